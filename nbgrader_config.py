@@ -1,0 +1,32 @@
+"""nbgrader configuration for the course.
+
+source = solutions/ (the instructor's notebooks, with solutions and hidden tests), release = notebooks/ (what
+students get). Submissions, autograded copies, feedback and the gradebook live under build/, which git ignores.
+The paths are relative to this file, so a copy of it in another folder (as the tests make) is a course there.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
+
+root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = root
+c.CourseDirectory.course_id = "transfer-learning"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.submitted_directory = os.path.join("build", "submitted")
+c.CourseDirectory.autograded_directory = os.path.join("build", "autograded")
+c.CourseDirectory.feedback_directory = os.path.join("build", "feedback")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "build", "gradebook.db")
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+# The stub that replaces a solution in the release: a clear NotImplementedError, so that running an unanswered
+# exercise tells the student what to do.
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE\nraise NotImplementedError('Write your answer here, then run this cell again.')",
+}
+
+# nbgrader's default is 30 s per cell; the course's cells train small models, so allow more. A dead kernel or
+# a cell over this limit fails the test cells that did not run.
+c.Execute.timeout = 300
+c.Execute.interrupt_on_timeout = True

@@ -1,0 +1,52 @@
+"""A throwaway copy of the course for tests that run the real nbgrader: config, solutions, release, gradebook."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NBGRADER = [sys.executable, "-m", "nbgrader"]
+
+
+def assignments(root: Path = REPO_ROOT) -> list[str]:
+    return sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir() and list(p.glob("*.ipynb")))
+
+
+def nbgrader(course: Path, *args: str, profile: str = "smoke", check: bool = True) -> subprocess.CompletedProcess:
+    """Run an nbgrader command in ``course``; notebooks execute in ``profile`` (via TLHELPERS_PROFILE)."""
+    env = dict(os.environ, TLHELPERS_PROFILE=profile, TQDM_DISABLE="1")
+    env.pop("TLHELPERS_METRICS", None)
+    proc = subprocess.run([*NBGRADER, *args], cwd=course, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def make_course(where: Path) -> Path:
+    """Copy the config and solutions into ``where`` and release every assignment there with nbgrader."""
+    course = where / "course"
+    course.mkdir(parents=True)
+    shutil.copy(REPO_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
+    shutil.copytree(REPO_ROOT / "solutions", course / "solutions",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    (course / "build").mkdir()
+    for assignment in assignments(course):
+        nbgrader(course, "generate_assignment", assignment, "--force")
+    return course
+
+
+def normalised(path: Path) -> dict:
+    """A notebook reduced to what a student sees and nbgrader relies on (no volatile metadata)."""
+    nb = nbformat.read(path, as_version=4)
+    cells = []
+    for cell in nb.cells:
+        meta = {k: v for k, v in cell.metadata.items() if k in ("nbgrader", "tags", "deletable", "editable")}
+        cells.append({"cell_type": cell.cell_type, "source": cell.source, "metadata": meta,
+                      "outputs": cell.get("outputs", []), "execution_count": cell.get("execution_count")})
+    return {"kernelspec": nb.metadata.get("kernelspec", {}), "cells": cells}

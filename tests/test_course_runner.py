@@ -1,0 +1,112 @@
+"""The course command on small notebooks made here: parameters, metrics, thresholds, failures, the table."""
+
+import json
+import textwrap
+
+import nbformat
+import pytest
+
+from tlhelpers import course
+
+PARAMS = 'profile = "ci"\nseed = 0\nmetrics_path = None\n'
+BODY = textwrap.dedent("""
+    from tlhelpers import settings
+    run = settings.setup(profile, seed=seed, metrics_path=metrics_path)
+    n = run.pick({"smoke": 1, "ci": 2, "full": 3})
+    run.record("n", n)
+    run.record("accuracy", 0.9)
+""")
+
+
+def make_notebook(path, cells):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for i, source in enumerate(cells):
+        cell = nbformat.v4.new_code_cell(source)
+        if i == 0 and source == PARAMS:
+            cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def course_dir(tmp_path):
+    make_notebook(tmp_path / "solutions" / "a1" / "good.ipynb", [PARAMS, BODY])
+    make_notebook(tmp_path / "solutions" / "a1" / "broken.ipynb", [PARAMS, BODY, "1 / 0"])
+    make_notebook(tmp_path / "solutions" / "a2" / "strict.ipynb", [PARAMS, BODY])
+    registry = tmp_path / "notebooks.yaml"
+    registry.write_text(textwrap.dedent("""
+        notebooks:
+          - path: solutions/a1/good.ipynb
+            timeout: {smoke: 60, ci: 60, full: 60}
+            thresholds: {smoke: {n: {min: 1, max: 1}}}
+          - path: solutions/a1/broken.ipynb
+            timeout: {smoke: 60, ci: 60, full: 60}
+          - path: solutions/a2/strict.ipynb
+            timeout: {smoke: 60, ci: 60, full: 60}
+            thresholds: {smoke: {accuracy: {min: 0.95}, missing_metric: {min: 0}}}
+    """))
+    return tmp_path, registry
+
+
+@pytest.mark.slow
+def test_run_course_keeps_going_and_reports(course_dir, monkeypatch):
+    root, registry = course_dir
+    monkeypatch.setenv("TLHELPERS_PROFILE", "full")  # must not override the injected profile
+    build = root / "build"
+    results = course.run_course("smoke", workers=2, build_dir=build, registry=registry, root=root)
+    status = {r.notebook: r.status for r in results}
+    assert status == {"a1/good": "ok", "a1/broken": "error", "a2/strict": "thresholds"}
+    broken = next(r for r in results if r.notebook == "a1/broken")
+    assert "ZeroDivisionError" in broken.detail
+    strict = next(r for r in results if r.notebook == "a2/strict")
+    assert "accuracy = 0.9 is below the minimum 0.95" in strict.detail
+    assert "'missing_metric' was not recorded" in strict.detail
+    metrics = json.loads((build / "metrics" / "a1__good.json").read_text())
+    assert metrics["profile"] == "smoke" and metrics["metrics"]["n"] == 1
+    assert (build / "executed" / "a1" / "good.ipynb").is_file()
+    table = (build / "course-smoke.md").read_text()
+    assert "| a1/good | smoke |" in table and "1/3 ok" in table
+    saved = json.loads((build / "course-smoke.json").read_text())
+    assert [r["status"] for r in saved] == ["ok", "error", "thresholds"]
+
+
+def test_undeclared_parameters_are_refused(tmp_path):
+    nb = tmp_path / "a" / "n.ipynb"
+    make_notebook(nb, [PARAMS, BODY])
+    assert course.undeclared_parameters(nb, ["profile", "seed"]) == []
+    assert course.undeclared_parameters(nb, ["profile", "n_epochs"]) == ["n_epochs"]
+    spec = course.NotebookSpec(path=nb.relative_to(tmp_path), timeouts={"smoke": 9, "ci": 9, "full": 9},
+                               parameters={"smoke": {"n_epochs": 3}})
+    result = course.run_notebook(spec, "smoke", tmp_path / "build", root=tmp_path)
+    assert result.status == "parameters" and "n_epochs" in result.detail
+
+
+def test_parameters_cell_must_be_unique(tmp_path):
+    nb = tmp_path / "n.ipynb"
+    make_notebook(nb, ["x = 1", BODY])
+    with pytest.raises(ValueError, match="exactly one cell tagged 'parameters'"):
+        course.undeclared_parameters(nb, ["profile"])
+
+
+def test_thresholds():
+    assert course.check_thresholds({"a": 0.5}, {"a": {"min": 0.4, "max": 0.6}}) == []
+    assert course.check_thresholds({"a": 0.3}, {"a": {"min": 0.4}}) == ["a = 0.3 is below the minimum 0.4"]
+    assert course.check_thresholds({"a": "x"}, {"a": {"min": 0}}) == ["metric 'a' was not recorded as a number"]
+
+
+def test_registry_validation(tmp_path):
+    bad = tmp_path / "r.yaml"
+    bad.write_text("notebooks:\n  - path: x.ipynb\n    timeout: {ci: 5}\n")
+    with pytest.raises(ValueError, match="no timeout for profile"):
+        course.load_registry(bad, tmp_path)
+    bad.write_text("notebooks:\n  - path: x.ipynb\n    timeout: {smoke: 5, ci: 5, full: 5}\n")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        course.load_registry(bad, tmp_path)
+
+
+def test_the_course_registry_lists_every_solution_notebook(repo_root):
+    listed = {spec.path.as_posix() for spec in course.load_registry()}
+    on_disk = {p.relative_to(repo_root).as_posix() for p in (repo_root / "solutions").glob("*/*.ipynb")}
+    assert listed == on_disk, "tests/notebooks.yaml and solutions/ disagree"

@@ -1,0 +1,101 @@
+"""Files that are written atomically and checked by SHA-256.
+
+Everything the course caches (downloaded data, converted weights, extracted features, trained source models)
+goes through :func:`atomic_write` so that a killed process never leaves a half-written file behind that a later
+run would load, and through :func:`sha256_file` when a checksum is known.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+__all__ = [
+    "cache_dir",
+    "atomic_write",
+    "sha256_file",
+    "verify_sha256",
+    "ChecksumError",
+    "stable_key",
+]
+
+_CHUNK = 1 << 20
+
+
+class ChecksumError(RuntimeError):
+    """A file's SHA-256 is not the one expected."""
+
+
+def cache_dir(*parts: str) -> Path:
+    """Return (and create) a folder in the course cache.
+
+    The cache root is ``$TLHELPERS_CACHE`` if set, else ``$XDG_CACHE_HOME/tlhelpers``, else
+    ``~/.cache/tlhelpers``.
+    """
+    root = os.environ.get("TLHELPERS_CACHE")
+    if root:
+        base = Path(root)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        base = (Path(xdg) if xdg else Path.home() / ".cache") / "tlhelpers"
+    path = base.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary file next to ``path``; on success rename it over ``path``.
+
+    The rename is atomic on POSIX file systems, so readers see either the old file or the complete new one.
+    If the block raises (or the process is killed), ``path`` is untouched and the temporary file is removed
+    (or, after a kill, left with a ``.tmp`` suffix that no loader reads).
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_write supports mode 'wb' or 'w', not {mode!r}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: str | os.PathLike[str], expected: str) -> None:
+    """Raise :class:`ChecksumError` unless ``path`` has SHA-256 ``expected``."""
+    actual = sha256_file(path)
+    if actual != expected.lower():
+        raise ChecksumError(
+            f"{path} has SHA-256 {actual}, expected {expected}. The file is corrupt or not the one expected: "
+            "delete it and run again."
+        )
+
+
+def stable_key(*parts: Any) -> str:
+    """A short hex key for cache file names, stable across runs and machines.
+
+    ``parts`` are serialised as sorted JSON (use plain types: str, int, float, lists, dicts).
+    """
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

@@ -1,0 +1,223 @@
+"""Run the course's notebooks with papermill and report what happened.
+
+``python -m tlhelpers.course run --profile ci`` executes every notebook listed in ``tests/notebooks.yaml`` (the
+course's one registry of notebooks, per-profile timeouts and metric thresholds) into ``build/executed/``, writes
+each notebook's metrics to ``build/metrics/<notebook>.json``, checks the thresholds for the profile, prints a
+table of notebook, seconds and status, and saves it as ``build/course-<profile>.md`` and ``.json``.
+
+Each notebook runs in its own papermill process so that a crash, a dead kernel or a hang (killed at the
+timeout) only fails that notebook; the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from tlhelpers.settings import PROFILE_ENV, PROFILES
+
+__all__ = ["NotebookSpec", "RunResult", "REPO_ROOT", "load_registry", "check_thresholds", "undeclared_parameters",
+           "run_notebook", "run_course", "format_table", "main"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REGISTRY = REPO_ROOT / "tests" / "notebooks.yaml"
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """One notebook of the course, as ``tests/notebooks.yaml`` describes it."""
+
+    path: Path                                   # relative to the repository root
+    timeouts: dict[str, int]                     # profile -> seconds for the whole notebook
+    gpu_for_full: bool = False
+    thresholds: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # profile -> metric -> bound
+    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)  # profile -> extra papermill parameters
+
+    @property
+    def name(self) -> str:
+        """``<assignment>/<notebook>`` without the suffix, e.g. ``01_domains_and_tasks/domains_and_tasks``."""
+        return f"{self.path.parent.name}/{self.path.stem}"
+
+    @property
+    def assignment(self) -> str:
+        """The assignment folder name."""
+        return self.path.parent.name
+
+
+@dataclass
+class RunResult:
+    """What one papermill run gave."""
+
+    notebook: str
+    profile: str
+    seconds: float
+    status: str                                  # "ok", "error", "timeout", "thresholds", "parameters"
+    detail: str = ""
+    output: str = ""
+    metrics_path: str = ""
+
+
+def load_registry(path: str | os.PathLike[str] = REGISTRY, root: Path = REPO_ROOT) -> list[NotebookSpec]:
+    """Read the notebook registry; every listed notebook must exist under ``root`` and have a timeout per profile."""
+    with open(path) as handle:
+        raw = yaml.safe_load(handle)
+    specs = []
+    for entry in raw.get("notebooks", []):
+        timeouts = entry.get("timeout", {})
+        missing = [p for p in PROFILES if p not in timeouts]
+        if missing:
+            raise ValueError(f"{entry.get('path')}: no timeout for profile(s) {missing} in {path}")
+        spec = NotebookSpec(
+            path=Path(entry["path"]),
+            timeouts={p: int(t) for p, t in timeouts.items()},
+            gpu_for_full=bool(entry.get("gpu_for_full", False)),
+            thresholds=entry.get("thresholds", {}) or {},
+            parameters=entry.get("parameters", {}) or {},
+        )
+        if not (root / spec.path).is_file():
+            raise FileNotFoundError(f"{spec.path} is listed in {path} but does not exist")
+        specs.append(spec)
+    return specs
+
+
+def check_thresholds(metrics: dict[str, Any], bounds: dict[str, dict[str, float]]) -> list[str]:
+    """Human-readable failures of ``metrics`` against ``{name: {"min": a, "max": b}}`` (missing counts as failure)."""
+    failures = []
+    for name, bound in bounds.items():
+        if name not in metrics or not isinstance(metrics[name], (int, float)) or metrics[name] is None:
+            failures.append(f"metric {name!r} was not recorded as a number")
+            continue
+        value = float(metrics[name])
+        if "min" in bound and value < float(bound["min"]):
+            failures.append(f"{name} = {value:.4g} is below the minimum {bound['min']}")
+        if "max" in bound and value > float(bound["max"]):
+            failures.append(f"{name} = {value:.4g} is above the maximum {bound['max']}")
+    return failures
+
+
+def undeclared_parameters(notebook: str | os.PathLike[str], parameters: Iterable[str]) -> list[str]:
+    """Parameters that would be injected but are not declared in the notebook's ``parameters`` cell.
+
+    papermill silently accepts such parameters (they would change nothing), so the course refuses them. Also
+    raises ``ValueError`` when the notebook has no ``parameters`` cell or more than one.
+    """
+    import nbformat
+    import papermill
+
+    nb = nbformat.read(notebook, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"{notebook} must have exactly one cell tagged 'parameters', found {len(tagged)}")
+    declared = set(papermill.inspect_notebook(str(notebook)))
+    return sorted(set(parameters) - declared)
+
+
+def _last_lines(text: str, n: int = 25) -> str:
+    return "\n".join(text.strip().splitlines()[-n:])
+
+
+def run_notebook(spec: NotebookSpec, profile: str, build_dir: Path, root: Path = REPO_ROOT,
+                 extra_env: dict[str, str] | None = None) -> RunResult:
+    """Execute one notebook with papermill in a subprocess and check its thresholds for ``profile``."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
+    source = root / spec.path
+    executed = build_dir / "executed" / spec.path.parent.name / spec.path.name
+    metrics = build_dir / "metrics" / f"{spec.assignment}__{spec.path.stem}.json"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    metrics.parent.mkdir(parents=True, exist_ok=True)
+    if metrics.exists():
+        metrics.unlink()  # never report an earlier run's metrics as this run's
+    parameters = {"profile": profile, "metrics_path": str(metrics.resolve()),
+                  **spec.parameters.get(profile, {})}
+    unknown = undeclared_parameters(source, parameters)
+    if unknown:
+        return RunResult(spec.name, profile, 0.0, "parameters",
+                         f"parameters {unknown} are not declared in the notebook's parameters cell")
+    command = [sys.executable, "-m", "papermill", str(source), str(executed), "--kernel", "python3",
+               "--cwd", str(source.parent), "--no-progress-bar", "--log-level", "WARNING",
+               "--execution-timeout", str(spec.timeouts[profile])]
+    for key, value in parameters.items():
+        command += ["-y", yaml.safe_dump({key: value})]
+    env = dict(os.environ, **(extra_env or {}))
+    env.pop(PROFILE_ENV, None)  # the injected parameter decides the profile here
+    env.setdefault("TQDM_DISABLE", "1")  # progress bars are for people, not for logs
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=spec.timeouts[profile] + 60)
+    except subprocess.TimeoutExpired:
+        return RunResult(spec.name, profile, time.perf_counter() - start, "timeout",
+                         f"killed after {spec.timeouts[profile] + 60} s", metrics_path=str(metrics))
+    seconds = time.perf_counter() - start
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        return RunResult(spec.name, profile, seconds, "error", _last_lines(output), output, str(metrics))
+    recorded = json.loads(metrics.read_text())["metrics"] if metrics.exists() else {}
+    failures = check_thresholds(recorded, spec.thresholds.get(profile, {}))
+    if failures:
+        return RunResult(spec.name, profile, seconds, "thresholds", "; ".join(failures), output, str(metrics))
+    return RunResult(spec.name, profile, seconds, "ok", "", output, str(metrics))
+
+
+def format_table(results: list[RunResult]) -> str:
+    """A Markdown table of notebook, seconds and status."""
+    lines = ["| notebook | profile | seconds | status | detail |", "| --- | --- | ---: | --- | --- |"]
+    for r in results:
+        detail = r.detail.splitlines()[-1][:120] if r.detail else ""
+        lines.append(f"| {r.notebook} | {r.profile} | {r.seconds:.1f} | {r.status} | {detail} |")
+    total = sum(r.seconds for r in results)
+    lines.append(f"| **total** | | {total:.1f} | {sum(r.status == 'ok' for r in results)}/{len(results)} ok | |")
+    return "\n".join(lines)
+
+
+def run_course(profile: str = "ci", only: Iterable[str] | None = None, workers: int = 1,
+               build_dir: str | os.PathLike[str] = REPO_ROOT / "build",
+               registry: str | os.PathLike[str] = REGISTRY, root: Path = REPO_ROOT) -> list[RunResult]:
+    """Run the registered notebooks (optionally only those whose name contains one of ``only``)."""
+    specs = load_registry(registry, root)
+    if only:
+        specs = [s for s in specs if any(o in s.name for o in only)]
+        if not specs:
+            raise ValueError(f"no notebook matches {list(only)}")
+    out = Path(build_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = list(pool.map(lambda s: run_notebook(s, profile, out, root), specs))
+    table = format_table(results)
+    (out / f"course-{profile}.md").write_text(table + "\n")
+    (out / f"course-{profile}.json").write_text(
+        json.dumps([{k: v for k, v in asdict(r).items() if k != "output"} for r in results], indent=2))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m tlhelpers.course run [--profile ci] [--only NAME ...] [--workers N]``."""
+    parser = argparse.ArgumentParser(prog="python -m tlhelpers.course")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute the notebooks with papermill")
+    run.add_argument("--profile", default="ci", choices=PROFILES)
+    run.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
+    run.add_argument("--workers", type=int, default=1, help="notebooks run at the same time")
+    run.add_argument("--build-dir", default=str(REPO_ROOT / "build"))
+    args = parser.parse_args(argv)
+    results = run_course(args.profile, args.only, args.workers, args.build_dir)
+    for r in results:
+        if r.status != "ok":
+            print(f"\n--- {r.notebook}: {r.status}\n{r.detail}\n", file=sys.stderr)
+    print(format_table(results))
+    print(f"\nSaved {Path(args.build_dir) / f'course-{args.profile}.md'}")
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

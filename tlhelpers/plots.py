@@ -1,0 +1,66 @@
+"""Plots the notebooks share: image grids and curves (matplotlib, imported when a plot is made)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["show_images", "plot_curves"]
+
+
+def show_images(images: Any, labels: Sequence[Any] | None = None, class_names: Sequence[str] | None = None,
+                ncols: int = 8, size: float = 1.3, cmap: str = "gray", title: str | None = None) -> Any:
+    """Show a grid of images (``(n, h, w)`` grey or ``(n, h, w, 3)`` RGB); returns the matplotlib figure.
+
+    ``labels`` (with optional ``class_names``) are written above each image.
+    """
+    import matplotlib.pyplot as plt
+
+    array = np.asarray(images)
+    if array.ndim not in (3, 4) or (array.ndim == 4 and array.shape[-1] not in (1, 3)):
+        raise ValueError(f"images must be (n, h, w) or (n, h, w, 3), got shape {array.shape}")
+    if labels is not None and len(labels) != len(array):
+        raise ValueError(f"got {len(array)} images but {len(labels)} labels")
+    n = len(array)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        image = array[i].squeeze()
+        ax.imshow(image, cmap=cmap if image.ndim == 2 else None)
+        if labels is not None:
+            label = labels[i]
+            text = class_names[int(label)] if class_names is not None else str(label)
+            ax.set_title(text, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(x: Sequence[float], curves: Mapping[str, Sequence[float]], xlabel: str, ylabel: str,
+                title: str | None = None, errors: Mapping[str, Sequence[float]] | None = None,
+                logx: bool = False, ax: Any = None) -> Any:
+    """Plot several named curves over the same ``x`` (optional error bars); returns the axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for name, values in curves.items():
+        if len(values) != len(x):
+            raise ValueError(f"curve {name!r} has {len(values)} points but x has {len(x)}")
+        err = None if errors is None else errors.get(name)
+        ax.errorbar(x, values, yerr=err, marker="o", capsize=3, label=name)
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
