@@ -12,6 +12,8 @@ PY := $(VENV)/bin/python
 PROFILE ?= ci
 WORKERS ?= 1
 PYTEST_ARGS ?=
+# nbgrader runs `alembic` and papermill starts kernels by name: both must find the .venv first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 
 .PHONY: setup assets course test test-fast lab release autograde feedback export clean

@@ -20,7 +20,9 @@ def assignments(root: Path = REPO_ROOT) -> list[str]:
 
 def nbgrader(course: Path, *args: str, profile: str = "smoke", check: bool = True) -> subprocess.CompletedProcess:
     """Run an nbgrader command in ``course``; notebooks execute in ``profile`` (via TLHELPERS_PROFILE)."""
-    env = dict(os.environ, TLHELPERS_PROFILE=profile, TQDM_DISABLE="1")
+    # nbgrader shells out to `alembic` when it creates a gradebook: the environment's bin folder comes first.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = dict(os.environ, TLHELPERS_PROFILE=profile, TQDM_DISABLE="1", PATH=path)
     env.pop("TLHELPERS_METRICS", None)
     proc = subprocess.run([*NBGRADER, *args], cwd=course, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
