@@ -1,6 +1,7 @@
 # The course's commands. `make course` and `make test` set up what is missing first.
 #   make setup      .venv with the pinned packages (pip install -e '.[all]'), Debian data packages (apt-get as root)
 #   make course     run every notebook in solutions/ with papermill (PROFILE=ci by default) into build/
+#   make reference  re-execute solutions/ in place as reference outputs (ONLY=<name> for one notebook)
 #   make test       the whole test suite (what CI runs); make test-fast skips the slow notebook tests
 #   make lab        JupyterLab on the student release in notebooks/
 #   make release    regenerate notebooks/ from solutions/ with nbgrader
@@ -16,7 +17,7 @@ PYTEST_ARGS ?=
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 
-.PHONY: setup assets course test test-fast lab release autograde feedback export clean
+.PHONY: setup assets course reference test test-fast lab release autograde feedback export clean
 
 setup: $(VENV)/.installed assets
 
@@ -31,6 +32,10 @@ assets: $(VENV)/.installed
 
 course: setup
 	$(PY) -m tlhelpers.course run --profile $(PROFILE) --workers $(WORKERS)
+
+# Re-execute solutions/ in place in the ci profile (their committed reference outputs); ONLY=<name> for one.
+reference: setup
+	$(PY) -m tlhelpers.course reference $(if $(ONLY),--only $(ONLY))
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -16,6 +16,15 @@ def test_show_images_grid_and_titles():
     plt.close(fig)
 
 
+def test_show_images_shares_one_grey_range():
+    faint = np.full((2, 4, 4), 0.2)
+    fig = plots.show_images(faint)
+    assert fig.axes[0].images[0].get_clim() == (0.0, 1.0), "a faint image must look faint"
+    fig2 = plots.show_images(np.zeros((1, 4, 4), dtype=np.uint8))
+    assert fig2.axes[0].images[0].get_clim() == (0.0, 255.0)
+    plt.close("all")
+
+
 def test_show_images_rejects_bad_shapes():
     with pytest.raises(ValueError, match="images must be"):
         plots.show_images(np.zeros((8, 8)))

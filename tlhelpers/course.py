@@ -200,8 +200,36 @@ def run_course(profile: str = "ci", only: Iterable[str] | None = None, workers: 
     return results
 
 
+VOLATILE_CELL_METADATA = ("execution", "papermill", "collapsed", "scrolled")
+
+
+def execute_reference(notebook: str | os.PathLike[str], timeout: int = 600) -> None:
+    """Execute a solution notebook in place in the ``ci`` profile, as its committed reference outputs.
+
+    Runs with the parameter defaults (nothing injected, ``TLHELPERS_PROFILE`` and ``TLHELPERS_METRICS`` unset)
+    from the notebook's folder, and strips volatile metadata (timings, papermill's) so that re-executing an
+    unchanged notebook gives an unchanged file apart from its outputs.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(notebook)
+    nb = nbformat.read(path, as_version=4)
+    saved = {k: os.environ.pop(k) for k in (PROFILE_ENV, "TLHELPERS_METRICS", "MPLBACKEND") if k in os.environ}
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    finally:
+        os.environ.update(saved)
+    for cell in nb.cells:
+        for key in VOLATILE_CELL_METADATA:
+            cell.metadata.pop(key, None)
+    nb.metadata.pop("papermill", None)
+    nbformat.write(nb, path)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m tlhelpers.course run [--profile ci] [--only NAME ...] [--workers N]``."""
+    """Command line: ``python -m tlhelpers.course run|reference ...``."""
     parser = argparse.ArgumentParser(prog="python -m tlhelpers.course")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute the notebooks with papermill")
@@ -209,7 +237,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     run.add_argument("--workers", type=int, default=1, help="notebooks run at the same time")
     run.add_argument("--build-dir", default=str(REPO_ROOT / "build"))
+    ref = sub.add_parser("reference", help="re-execute solution notebooks in place (ci profile) as reference outputs")
+    ref.add_argument("--only", nargs="*", help="only notebooks whose name contains one of these")
     args = parser.parse_args(argv)
+    if args.command == "reference":
+        specs = [s for s in load_registry() if not args.only or any(o in s.name for o in args.only)]
+        for spec in specs:
+            start = time.perf_counter()
+            execute_reference(REPO_ROOT / spec.path, timeout=spec.timeouts["ci"])
+            print(f"{spec.name}: executed in {time.perf_counter() - start:.1f} s")
+        return 0
     results = run_course(args.profile, args.only, args.workers, args.build_dir)
     for r in results:
         if r.status != "ok":

@@ -10,10 +10,13 @@ __all__ = ["show_images", "plot_curves"]
 
 
 def show_images(images: Any, labels: Sequence[Any] | None = None, class_names: Sequence[str] | None = None,
-                ncols: int = 8, size: float = 1.3, cmap: str = "gray", title: str | None = None) -> Any:
+                ncols: int = 8, size: float = 1.3, cmap: str = "gray", title: str | None = None,
+                vmin: float | None = None, vmax: float | None = None) -> Any:
     """Show a grid of images (``(n, h, w)`` grey or ``(n, h, w, 3)`` RGB); returns the matplotlib figure.
 
-    ``labels`` (with optional ``class_names``) are written above each image.
+    ``labels`` (with optional ``class_names``) are written above each image. Grey images share one intensity
+    range, ``vmin``..``vmax`` (default: 0..255 for integer images, else 0..1 when the values fit, else the
+    data's range), so that a change of contrast or brightness between images stays visible.
     """
     import matplotlib.pyplot as plt
 
@@ -22,16 +25,28 @@ def show_images(images: Any, labels: Sequence[Any] | None = None, class_names: S
         raise ValueError(f"images must be (n, h, w) or (n, h, w, 3), got shape {array.shape}")
     if labels is not None and len(labels) != len(array):
         raise ValueError(f"got {len(array)} images but {len(labels)} labels")
+    if vmin is None or vmax is None:
+        if np.issubdtype(array.dtype, np.integer):
+            low, high = 0.0, 255.0
+        elif array.size and array.min() >= 0.0 and array.max() <= 1.0:
+            low, high = 0.0, 1.0
+        else:
+            low, high = float(array.min()), float(array.max())
+        vmin = low if vmin is None else vmin
+        vmax = high if vmax is None else vmax
     n = len(array)
     ncols = max(1, min(ncols, n))
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.3), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
             continue
         image = array[i].squeeze()
-        ax.imshow(image, cmap=cmap if image.ndim == 2 else None)
+        if image.ndim == 2:
+            ax.imshow(image, cmap=cmap, vmin=vmin, vmax=vmax)
+        else:
+            ax.imshow(image)
         if labels is not None:
             label = labels[i]
             text = class_names[int(label)] if class_names is not None else str(label)
@@ -39,6 +54,7 @@ def show_images(images: Any, labels: Sequence[Any] | None = None, class_names: S
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    fig.subplots_adjust(hspace=0.4)  # room for the titles above each row
     return fig
 
 
