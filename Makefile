@@ -12,6 +12,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= ci
 WORKERS ?= 1
+# Tests run in parallel workers (pytest-xdist); notebook executions dominate and spread across them.
+TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 # nbgrader runs `alembic` and papermill starts kernels by name: both must find the .venv first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -38,10 +40,10 @@ reference: setup
 	$(PY) -m tlhelpers.course reference $(if $(ONLY),--only $(ONLY))
 
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-fast: setup
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 lab: setup
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks

@@ -30,13 +30,17 @@ def nbgrader(course: Path, *args: str, profile: str = "smoke", check: bool = Tru
     return proc
 
 
-def make_course(where: Path) -> Path:
-    """Copy the config and solutions into ``where`` and release every assignment there with nbgrader."""
+def make_course(where: Path, only: list[str] | None = None) -> Path:
+    """Copy the config and solutions into ``where`` and release the assignments there with nbgrader.
+
+    ``only`` limits the course to some assignments (each grading test builds its own small course).
+    """
     course = where / "course"
     course.mkdir(parents=True)
     shutil.copy(REPO_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-    shutil.copytree(REPO_ROOT / "solutions", course / "solutions",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    for assignment in only or assignments():
+        shutil.copytree(REPO_ROOT / "solutions" / assignment, course / "solutions" / assignment,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     (course / "build").mkdir()
     for assignment in assignments(course):
         nbgrader(course, "generate_assignment", assignment, "--force")

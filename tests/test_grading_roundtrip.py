@@ -1,21 +1,23 @@
-"""Real nbgrader in a throwaway course: release, submit, autograde (smoke profile), read the gradebook.
+"""Real nbgrader in a throwaway course per assignment: release, submit, autograde (smoke profile), read the
+gradebook.
 
-The solution scores full points, the untouched release 0, a submission with one exercise wrong loses exactly
-that exercise's points, and a submission that kills its kernel does not pass the tests it never ran.
+For every notebook: the solution scores full points, the untouched release scores 0, and a submission with one
+exercise wrong loses exactly that exercise's points. For the first assignment also: a submission that kills its
+kernel gets no points for the tests it never ran (a property of the grading set-up, checked once).
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
 
-from nbgrader_course import REPO_ROOT, make_course, nbgrader
+from nbgrader_course import REPO_ROOT, assignments, make_course, nbgrader
 
 pytestmark = pytest.mark.slow
+ASSIGNMENTS = assignments()
 
 
 def _registry() -> dict[str, dict]:
@@ -54,69 +56,47 @@ def _submit(course: Path, student: str, assignment: str, name: str, nb) -> None:
     nbformat.write(nb, folder / name)
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Submit four students' versions of every notebook, autograde them, and return the scores."""
-    course = make_course(tmp_path_factory.mktemp("grading"))
+def _scores(course: Path, assignment: str, notebook: str, student: str) -> dict[str, float] | None:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook("sqlite:///" + str(course / "build" / "gradebook.db")) as gradebook:
+        try:
+            sub = gradebook.find_submission_notebook(notebook, assignment, student)
+        except MissingEntry:
+            return None
+        return {g.name: g.score for g in sub.grades if g.max_score}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_grading_round_trip(assignment, tmp_path):
+    course = make_course(tmp_path, only=[assignment])
     registry = _registry()
+    kill_kernel = assignment == ASSIGNMENTS[0]
     plans = {}
-    for solution_path in sorted((course / "solutions").glob("*/*.ipynb")):
-        assignment, name = solution_path.parent.name, solution_path.name
-        entry = registry[f"solutions/{assignment}/{name}"]
+    for solution_path in sorted((course / "solutions" / assignment).glob("*.ipynb")):
+        name = solution_path.name
+        wrong = registry[f"solutions/{assignment}/{name}"]["grading"]["wrong_answer"]
         solution = nbformat.read(solution_path, as_version=4)
         release = nbformat.read(course / "notebooks" / assignment / name, as_version=4)
-        exercises, points = _exercises(solution), _points(solution)
-        wrong = entry["grading"]["wrong_answer"]
-        first_answer = next(iter(exercises))
+        exercises = _exercises(solution)
         _submit(course, "alice", assignment, name, solution)
         _submit(course, "bob", assignment, name, release)
         _submit(course, "carol", assignment, name, _replace_answer(solution, wrong["grade_id"], wrong["source"]))
-        _submit(course, "dave", assignment, name,
-                _replace_answer(solution, first_answer, "import os\nos._exit(1)  # the kernel dies here"))
-        plans[(assignment, name)] = dict(exercises=exercises, points=points, wrong=wrong["grade_id"])
-    for assignment in sorted({a for a, _ in plans}):
-        nbgrader(course, "autograde", assignment, "--force", check=False)
-    from nbgrader.api import Gradebook, MissingEntry
+        if kill_kernel:
+            _submit(course, "dave", assignment, name, _replace_answer(
+                solution, next(iter(exercises)), "import os\nos._exit(1)  # the kernel dies here"))
+        plans[name] = dict(points=_points(solution), lost=set(exercises[wrong["grade_id"]]))
+    nbgrader(course, "autograde", assignment, "--force", check=False)  # dave's failure makes it exit non-zero
 
-    db_url = "sqlite:///" + str(course / "build" / "gradebook.db")
-    scores = {}
-    with Gradebook(db_url) as gradebook:
-        for (assignment, name), plan in plans.items():
-            for student in ("alice", "bob", "carol", "dave"):
-                try:
-                    sub = gradebook.find_submission_notebook(Path(name).stem, assignment, student)
-                    scores[(assignment, name, student)] = {g.name: g.score for g in sub.grades if g.max_score}
-                except MissingEntry:
-                    scores[(assignment, name, student)] = None
-    yield plans, scores
-    shutil.rmtree(course, ignore_errors=True)
-
-
-def test_solution_gets_full_points(graded):
-    plans, scores = graded
-    for (assignment, name), plan in plans.items():
-        got = scores[(assignment, name, "alice")]
-        assert got == plan["points"], f"{assignment}/{name}: the solution must get every point, got {got}"
-
-
-def test_untouched_release_gets_nothing(graded):
-    plans, scores = graded
-    for (assignment, name), plan in plans.items():
-        got = scores[(assignment, name, "bob")]
-        assert got is not None and sum(got.values()) == 0, f"{assignment}/{name}: release scored {got}"
-
-
-def test_one_wrong_exercise_loses_exactly_its_points(graded):
-    plans, scores = graded
-    for (assignment, name), plan in plans.items():
-        lost = set(plan["exercises"][plan["wrong"]])
-        expected = {gid: (0.0 if gid in lost else pts) for gid, pts in plan["points"].items()}
-        assert lost, f"{plan['wrong']} has no test cell"
-        assert scores[(assignment, name, "carol")] == expected
-
-
-def test_dead_kernel_does_not_pass(graded):
-    plans, scores = graded
-    for (assignment, name), plan in plans.items():
-        got = scores[(assignment, name, "dave")]
-        assert got is None or sum(got.values()) == 0, f"{assignment}/{name}: a dead kernel scored {got}"
+    for name, plan in plans.items():
+        stem = Path(name).stem
+        full = plan["points"]
+        assert _scores(course, assignment, stem, "alice") == full, f"{name}: the solution must get every point"
+        bob = _scores(course, assignment, stem, "bob")
+        assert bob is not None and sum(bob.values()) == 0, f"{name}: the untouched release scored {bob}"
+        assert plan["lost"], "the wrong answer's exercise has no test cell"
+        expected = {gid: (0.0 if gid in plan["lost"] else pts) for gid, pts in full.items()}
+        assert _scores(course, assignment, stem, "carol") == expected, f"{name}: one wrong exercise"
+        if kill_kernel:
+            dave = _scores(course, assignment, stem, "dave")
+            assert dave is None or sum(dave.values()) == 0, f"{name}: a dead kernel scored {dave}"
