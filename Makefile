@@ -11,7 +11,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= ci
-WORKERS ?= 1
+WORKERS ?=
 # Tests run in parallel workers (pytest-xdist); notebook executions dominate and spread across them.
 TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
@@ -33,7 +33,7 @@ assets: $(VENV)/.installed
 	$(PY) -m tlhelpers.assets --install
 
 course: setup
-	$(PY) -m tlhelpers.course run --profile $(PROFILE) --workers $(WORKERS)
+	$(PY) -m tlhelpers.course run --profile $(PROFILE) $(if $(WORKERS),--workers $(WORKERS))
 
 # Re-execute solutions/ in place in the ci profile (their committed reference outputs); ONLY=<name> for one.
 reference: setup

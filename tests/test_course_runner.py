@@ -35,6 +35,7 @@ def course_dir(tmp_path):
     make_notebook(tmp_path / "solutions" / "a1" / "good.ipynb", [PARAMS, BODY])
     make_notebook(tmp_path / "solutions" / "a1" / "broken.ipynb", [PARAMS, BODY, "1 / 0"])
     make_notebook(tmp_path / "solutions" / "a2" / "strict.ipynb", [PARAMS, BODY])
+    make_notebook(tmp_path / "solutions" / "a2" / "dies.ipynb", [PARAMS, BODY, "import os\nos._exit(1)"])
     registry = tmp_path / "notebooks.yaml"
     registry.write_text(textwrap.dedent("""
         notebooks:
@@ -46,6 +47,8 @@ def course_dir(tmp_path):
           - path: solutions/a2/strict.ipynb
             timeout: {smoke: 60, ci: 60, full: 60}
             thresholds: {smoke: {accuracy: {min: 0.95}, missing_metric: {min: 0}}}
+          - path: solutions/a2/dies.ipynb
+            timeout: {smoke: 60, ci: 60, full: 60}
     """))
     return tmp_path, registry
 
@@ -57,7 +60,7 @@ def test_run_course_keeps_going_and_reports(course_dir, monkeypatch):
     build = root / "build"
     results = course.run_course("smoke", workers=2, build_dir=build, registry=registry, root=root)
     status = {r.notebook: r.status for r in results}
-    assert status == {"a1/good": "ok", "a1/broken": "error", "a2/strict": "thresholds"}
+    assert status == {"a1/good": "ok", "a1/broken": "error", "a2/strict": "thresholds", "a2/dies": "dead kernel"}
     broken = next(r for r in results if r.notebook == "a1/broken")
     assert "ZeroDivisionError" in broken.detail
     strict = next(r for r in results if r.notebook == "a2/strict")
@@ -67,9 +70,12 @@ def test_run_course_keeps_going_and_reports(course_dir, monkeypatch):
     assert metrics["profile"] == "smoke" and metrics["metrics"]["n"] == 1
     assert (build / "executed" / "a1" / "good.ipynb").is_file()
     table = (build / "course-smoke.md").read_text()
-    assert "| a1/good | smoke |" in table and "1/3 ok" in table
+    assert "| a1/good | smoke |" in table and "1/4 ok" in table
     saved = json.loads((build / "course-smoke.json").read_text())
-    assert [r["status"] for r in saved] == ["ok", "error", "thresholds"]
+    assert [r["status"] for r in saved] == ["ok", "error", "thresholds", "dead kernel"]
+    report = (build / "report.md").read_text()
+    assert "## a2/strict" in report and "| accuracy | 0.9 | min 0.95 |" in report
+    assert "ZeroDivisionError" in (build / "report.html").read_text()
 
 
 def test_undeclared_parameters_are_refused(tmp_path):

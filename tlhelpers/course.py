@@ -61,7 +61,7 @@ class RunResult:
     notebook: str
     profile: str
     seconds: float
-    status: str                                  # "ok", "error", "timeout", "thresholds", "parameters"
+    status: str                  # "ok", "error", "dead kernel", "timeout", "thresholds", "parameters"
     detail: str = ""
     output: str = ""
     metrics_path: str = ""
@@ -127,8 +127,12 @@ def _last_lines(text: str, n: int = 25) -> str:
 
 
 def run_notebook(spec: NotebookSpec, profile: str, build_dir: Path, root: Path = REPO_ROOT,
-                 extra_env: dict[str, str] | None = None) -> RunResult:
-    """Execute one notebook with papermill in a subprocess and check its thresholds for ``profile``."""
+                 extra_env: dict[str, str] | None = None, parameters: dict[str, Any] | None = None) -> RunResult:
+    """Execute one notebook with papermill in a subprocess and check its thresholds for ``profile``.
+
+    ``parameters`` are injected on top of the registry's (e.g. ``{"seed": 1}``); like those, each must be
+    declared in the notebook's ``parameters`` cell.
+    """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
     source = root / spec.path
@@ -139,7 +143,7 @@ def run_notebook(spec: NotebookSpec, profile: str, build_dir: Path, root: Path =
     if metrics.exists():
         metrics.unlink()  # never report an earlier run's metrics as this run's
     parameters = {"profile": profile, "metrics_path": str(metrics.resolve()),
-                  **spec.parameters.get(profile, {})}
+                  **spec.parameters.get(profile, {}), **(parameters or {})}
     unknown = undeclared_parameters(source, parameters)
     if unknown:
         return RunResult(spec.name, profile, 0.0, "parameters",
@@ -161,7 +165,8 @@ def run_notebook(spec: NotebookSpec, profile: str, build_dir: Path, root: Path =
     seconds = time.perf_counter() - start
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
-        return RunResult(spec.name, profile, seconds, "error", _last_lines(output), output, str(metrics))
+        status = "dead kernel" if ("DeadKernelError" in output or "Kernel died" in output) else "error"
+        return RunResult(spec.name, profile, seconds, status, _last_lines(output), output, str(metrics))
     recorded = json.loads(metrics.read_text())["metrics"] if metrics.exists() else {}
     failures = check_thresholds(recorded, spec.thresholds.get(profile, {}))
     if failures:
@@ -180,10 +185,16 @@ def format_table(results: list[RunResult]) -> str:
     return "\n".join(lines)
 
 
-def run_course(profile: str = "ci", only: Iterable[str] | None = None, workers: int = 1,
+def run_course(profile: str = "ci", only: Iterable[str] | None = None, workers: int | None = None,
                build_dir: str | os.PathLike[str] = REPO_ROOT / "build",
                registry: str | os.PathLike[str] = REGISTRY, root: Path = REPO_ROOT) -> list[RunResult]:
-    """Run the registered notebooks (optionally only those whose name contains one of ``only``)."""
+    """Run the registered notebooks (optionally only those whose name contains one of ``only``).
+
+    ``workers`` notebooks run at once (default: one per CPU core). Writes ``course-<profile>.md``/``.json``
+    and the report (``report.md``, ``report.html``) into ``build_dir``.
+    """
+    from tlhelpers.report import write_report
+
     specs = load_registry(registry, root)
     if only:
         specs = [s for s in specs if any(o in s.name for o in only)]
@@ -191,12 +202,14 @@ def run_course(profile: str = "ci", only: Iterable[str] | None = None, workers: 
             raise ValueError(f"no notebook matches {list(only)}")
     out = Path(build_dir)
     out.mkdir(parents=True, exist_ok=True)
+    workers = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(pool.map(lambda s: run_notebook(s, profile, out, root), specs))
     table = format_table(results)
     (out / f"course-{profile}.md").write_text(table + "\n")
     (out / f"course-{profile}.json").write_text(
         json.dumps([{k: v for k, v in asdict(r).items() if k != "output"} for r in results], indent=2))
+    write_report(results, specs, out, workers=workers)
     return results
 
 
@@ -235,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="execute the notebooks with papermill")
     run.add_argument("--profile", default="ci", choices=PROFILES)
     run.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
-    run.add_argument("--workers", type=int, default=1, help="notebooks run at the same time")
+    run.add_argument("--workers", type=int, default=None, help="notebooks run at the same time (default: cores)")
     run.add_argument("--build-dir", default=str(REPO_ROOT / "build"))
     ref = sub.add_parser("reference", help="re-execute solution notebooks in place (ci profile) as reference outputs")
     ref.add_argument("--only", nargs="*", help="only notebooks whose name contains one of these")
@@ -252,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         if r.status != "ok":
             print(f"\n--- {r.notebook}: {r.status}\n{r.detail}\n", file=sys.stderr)
     print(format_table(results))
-    print(f"\nSaved {Path(args.build_dir) / f'course-{args.profile}.md'}")
+    print(f"\nSaved {Path(args.build_dir) / f'course-{args.profile}.md'} and the report "
+          f"{Path(args.build_dir) / 'report.html'}")
     return 0 if all(r.status == "ok" for r in results) else 1
 
 
