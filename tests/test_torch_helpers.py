@@ -200,3 +200,18 @@ def test_fit_refuses_fully_frozen_model():
     model = tt.freeze(torch.nn.Linear(4, 2))
     with pytest.raises(ValueError, match="no trainable parameters"):
         tt.fit(model, (np.zeros((4, 4), np.float32), np.zeros(4, np.int64)), epochs=1, progress=False)
+
+
+def test_extract_features_leaves_the_model_as_it_was(private_cache):
+    model = tt.efficientnet_lite0(weights=None, include_top=False)
+    stem = next(model.parameters())
+    assert stem.is_contiguous()
+    images = np.random.default_rng(1).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    tt.extract_features(model, images, cache=False, channels_last=True)
+    # Computing the features (rather than reading them from the cache) must not change the model's layout,
+    # or later training would differ between a cold and a warm cache.
+    assert next(model.parameters()).is_contiguous()
+    model.to(memory_format=torch.channels_last)
+    tt.extract_features(model, images, cache=False, channels_last=False)
+    weight = next(model.parameters())
+    assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()

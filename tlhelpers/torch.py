@@ -447,6 +447,13 @@ def extract_features(model: nn.Module, images: Any, batch_size: int = 64, cache:
     if num_threads:
         torch.set_num_threads(int(num_threads))
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    # Put the model back as it was afterwards (device and memory layout), so that extracting features, or
+    # reading them from the cache instead, never changes how the caller's model computes later.
+    first = next(model.parameters(), None)
+    old_device = first.device if first is not None else dev
+    old_format = (torch.channels_last if first is not None and first.dim() == 4
+                  and first.is_contiguous(memory_format=torch.channels_last) and not first.is_contiguous()
+                  else torch.contiguous_format)
     model.eval().to(dev, memory_format=memory_format)
     if dev.type == "cpu":
         # Measured on CPU: big batches of large images are slower (hundreds of MB of activations per layer are
@@ -467,6 +474,7 @@ def extract_features(model: nn.Module, images: Any, batch_size: int = 64, cache:
                 outputs.append(model(x).float().cpu().numpy())
     finally:
         model.train(was_training)
+        model.to(old_device, memory_format=old_format)
         if num_threads:
             torch.set_num_threads(old_threads)
     features = np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
