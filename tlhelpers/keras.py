@@ -6,7 +6,7 @@ A typical transfer-learning run::
     import tlhelpers.keras as tk
     base = tk.EfficientNetLite0(include_top=False, pooling="avg", input_shape=(96, 96, 3))
     tk.freeze(base)
-    model = tk.add_head(base, num_classes=10)          # calls base(..., training=False): BatchNorm stays frozen
+    model = tk.add_head(base, num_classes=10)          # calls base(..., training=False); BN layers stay frozen
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(tk.preprocess_input(x_train), y_train, ...)
     tk.unfreeze_top_blocks(model, 2)                   # then compile again with a small learning rate
@@ -303,8 +303,11 @@ def add_head(base: keras.Model, num_classes: int, dropout: float = 0.2,
     """A new model: input -> ``base(x, training=False)`` -> (global average pooling for a 4-D output) ->
     dropout -> dense ``num_classes`` (``activation``; ``None`` gives logits).
 
-    Calling the base with ``training=False`` keeps its BatchNorm layers in inference mode even after
-    unfreezing, as the Keras transfer-learning guide does. ``base`` needs ``include_top=False``.
+    The base is called with ``training=False``, as the Keras transfer-learning guide does. Measured with
+    Keras 3.15, that alone does not keep a *trainable* BatchNorm layer in inference mode inside ``fit`` (its
+    moving statistics still move); what keeps them fixed is that BatchNorm layers are frozen
+    (``trainable=False``), which :func:`freeze` and :func:`unfreeze_top_blocks` ensure. If you unfreeze
+    BatchNorm layers by hand, freeze them again. ``base`` needs ``include_top=False``.
     """
     if num_classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes}")
