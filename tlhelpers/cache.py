@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, Iterator
 
+import numpy as np
+
 __all__ = [
     "cache_dir",
     "atomic_write",
@@ -22,6 +24,9 @@ __all__ = [
     "verify_sha256",
     "ChecksumError",
     "stable_key",
+    "array_fingerprint",
+    "load_checked_array",
+    "save_checked_array",
 ]
 
 _CHUNK = 1 << 20
@@ -99,3 +104,30 @@ def stable_key(*parts: Any) -> str:
     """
     blob = json.dumps(parts, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def array_fingerprint(arr: np.ndarray) -> str:
+    """Hex SHA-256 of an array's dtype, shape and bytes (a cache key part for inputs)."""
+    digest = hashlib.sha256(f"{arr.dtype.str}{arr.shape}".encode())
+    digest.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
+    return digest.hexdigest()
+
+
+def load_checked_array(path: Path) -> np.ndarray | None:
+    """The ``.npy`` array at ``path`` if its ``.sha256`` file agrees, else None (a bad pair is removed)."""
+    check = path.with_name(path.name + ".sha256")
+    if not (path.is_file() and check.is_file()):
+        return None
+    if sha256_file(path) != check.read_text().strip():
+        path.unlink(missing_ok=True)
+        check.unlink(missing_ok=True)
+        return None
+    return np.load(path, allow_pickle=False)
+
+
+def save_checked_array(path: Path, arr: np.ndarray) -> None:
+    """Save ``arr`` as ``.npy`` at ``path`` atomically, with its SHA-256 in a ``.sha256`` file beside it."""
+    with atomic_write(path) as handle:
+        np.save(handle, arr, allow_pickle=False)
+    with atomic_write(path.with_name(path.name + ".sha256"), "w") as handle:
+        handle.write(sha256_file(path))

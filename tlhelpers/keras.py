@@ -33,7 +33,8 @@ from tlhelpers import imagenet
 from tlhelpers._efficientnet_spec import (BLOCKS, BN_EPSILON, BN_MOMENTUM_KERAS, DROPOUT, HEAD_CHANNELS,
                                           MEAN_RGB, NUM_CLASSES, PREPROCESSING, STD_RGB, STEM_CHANNELS,
                                           BlockSpec, checkpoint_layers)
-from tlhelpers.cache import atomic_write, cache_dir, sha256_file, stable_key
+from tlhelpers.cache import (array_fingerprint, atomic_write, cache_dir, load_checked_array, save_checked_array,
+                             sha256_file, stable_key)
 
 __all__ = [
     "EfficientNetLite0",
@@ -334,16 +335,10 @@ def _model_fingerprint(model: keras.Model) -> str:
     return digest.hexdigest()
 
 
-def _array_fingerprint(arr: np.ndarray) -> str:
-    digest = hashlib.sha256(f"{arr.dtype.str}{arr.shape}".encode())
-    digest.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
-    return digest.hexdigest()
-
-
 def feature_cache_path(model: keras.Model, images: Any, preprocess: bool = True) -> Path:
     """Where :func:`extract_features` caches the features of ``model`` on ``images``."""
     arr = np.asarray(images)
-    key = stable_key("keras", _model_fingerprint(model), _array_fingerprint(arr),
+    key = stable_key("keras", _model_fingerprint(model), array_fingerprint(arr),
                      PREPROCESSING if preprocess else "none", list(arr.shape[1:3]))
     return cache_dir("features") / f"keras-{key}.npy"
 
@@ -381,16 +376,10 @@ def extract_features(model: keras.Model, images: Any, batch_size: int = 64, cach
                          "x.transpose(0, 2, 3, 1)")
     path = feature_cache_path(model, arr, preprocess) if cache else None
     if path is not None:
-        check = path.with_name(path.name + ".sha256")
-        if path.is_file() and check.is_file():
-            if sha256_file(path) == check.read_text().strip():
-                return np.load(path, allow_pickle=False)
-            path.unlink(missing_ok=True)
-            check.unlink(missing_ok=True)
+        cached = load_checked_array(path)
+        if cached is not None:
+            return cached
     features = _predict_batches(model, arr, batch_size, preprocess, progress)
     if path is not None:
-        with atomic_write(path) as handle:
-            np.save(handle, features, allow_pickle=False)
-        with atomic_write(path.with_name(path.name + ".sha256"), "w") as handle:
-            handle.write(sha256_file(path))
+        save_checked_array(path, features)
     return features

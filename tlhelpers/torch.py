@@ -32,7 +32,7 @@ from tlhelpers import imagenet
 from tlhelpers._efficientnet_spec import (BLOCKS, BN_EPSILON, DROPOUT, HEAD_CHANNELS, MEAN_RGB, NUM_CLASSES,
                                           PREPROCESSING, STD_RGB, STEM_CHANNELS, BlockSpec, checkpoint_layers,
                                           same_padding)
-from tlhelpers.cache import atomic_write, cache_dir, sha256_file, stable_key
+from tlhelpers.cache import array_fingerprint, cache_dir, load_checked_array, save_checked_array, stable_key
 from tlhelpers.settings import choose_device
 
 __all__ = [
@@ -378,37 +378,12 @@ def _model_fingerprint(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
-def _array_fingerprint(arr: np.ndarray) -> str:
-    digest = hashlib.sha256(f"{arr.dtype.str}{arr.shape}".encode())
-    digest.update(memoryview(np.ascontiguousarray(arr)).cast("B"))
-    return digest.hexdigest()
-
-
-def _load_cached(path: Path) -> np.ndarray | None:
-    """The cached array at ``path`` if it and its checksum file agree, else None (a bad file is removed)."""
-    check = path.with_name(path.name + ".sha256")
-    if not (path.is_file() and check.is_file()):
-        return None
-    if sha256_file(path) != check.read_text().strip():
-        path.unlink(missing_ok=True)
-        check.unlink(missing_ok=True)
-        return None
-    return np.load(path, allow_pickle=False)
-
-
-def _save_cached(path: Path, arr: np.ndarray) -> None:
-    with atomic_write(path) as handle:
-        np.save(handle, arr, allow_pickle=False)
-    with atomic_write(path.with_name(path.name + ".sha256"), "w") as handle:
-        handle.write(sha256_file(path))
-
-
 def feature_cache_path(model: nn.Module, images: Any, preprocess: bool = True) -> Path:
     """Where :func:`extract_features` caches the features of ``model`` on ``images``."""
     arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
     layout = imagenet._check_layout(arr.shape, "first", "tlhelpers.torch.extract_features")
     size = arr.shape[2:4] if layout == "NCHW" else arr.shape[1:3]
-    key = stable_key("torch", _model_fingerprint(model), _array_fingerprint(arr),
+    key = stable_key("torch", _model_fingerprint(model), array_fingerprint(arr),
                      PREPROCESSING if preprocess else "none", list(size))
     return cache_dir("features") / f"torch-{key}.npy"
 
@@ -437,7 +412,7 @@ def extract_features(model: nn.Module, images: Any, batch_size: int = 64, cache:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     path = feature_cache_path(model, arr, preprocess) if cache else None
     if path is not None:
-        cached = _load_cached(path)
+        cached = load_checked_array(path)
         if cached is not None:
             return cached
     layout = imagenet._check_layout(arr.shape, "first", "tlhelpers.torch.extract_features")
@@ -479,7 +454,7 @@ def extract_features(model: nn.Module, images: Any, batch_size: int = 64, cache:
             torch.set_num_threads(old_threads)
     features = np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
     if path is not None:
-        _save_cached(path, features)
+        save_checked_array(path, features)
     return features
 
 
