@@ -17,8 +17,17 @@ c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.submitted_directory = os.path.join("build", "submitted")
 c.CourseDirectory.autograded_directory = os.path.join("build", "autograded")
 c.CourseDirectory.feedback_directory = os.path.join("build", "feedback")
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "build", "gradebook.db")
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+# The gradebook: SQLite by default (one writer); parallel grading points TLHELPERS_GRADEBOOK_URL at PostgreSQL.
+c.CourseDirectory.db_url = os.environ.get("TLHELPERS_GRADEBOOK_URL") or (
+    "sqlite:///" + os.path.join(root, "build", "gradebook.db"))
+# *.probes.py: the grading probes (tlhelpers.grading) stay with the instructor, like hidden tests.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*", "*.probes.py"]
+
+# A local exchange for `make lab`: it releases each assignment here so that nbgrader's Assignments panel in
+# JupyterLab lists the course, and a student's "Submit" lands in build/exchange/<course>/inbound for
+# `nbgrader collect`. The student's copy of an assignment is its folder in notebooks/.
+c.Exchange.root = os.path.join(root, "build", "exchange")
+c.Exchange.assignment_dir = os.path.join(root, "notebooks")
 
 # The stub that replaces a solution in the release: a clear NotImplementedError, so that running an unanswered
 # exercise tells the student what to do.

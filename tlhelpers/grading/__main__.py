@@ -1,0 +1,75 @@
+"""Command line of the trusted autograder (one command per step of the instructor's workflow)::
+
+    python -m tlhelpers.grading verify-release [ASSIGNMENT ...]
+    python -m tlhelpers.grading collect ASSIGNMENT FOLDER_OR_ZIP
+    python -m tlhelpers.grading grade ASSIGNMENT [--student S ...] [--workers N] [--shard I/N]
+
+Grades go to nbgrader's gradebook ($TLHELPERS_GRADEBOOK_URL, else build/gradebook.db); export them with
+``nbgrader export``. Feedback pages: build/feedback/<student>/<assignment>/feedback.html.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        raise argparse.ArgumentTypeError("--shard takes I/N, e.g. 0/4") from None
+    if not 0 <= i < n:
+        raise argparse.ArgumentTypeError("--shard I/N needs 0 <= I < N")
+    return i, n
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tlhelpers.grading", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", type=Path, default=Path("."), help="the course folder (default: here)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    verify = sub.add_parser("verify-release", help="the release equals a fresh nbgrader release and leaks nothing")
+    verify.add_argument("assignments", nargs="*")
+    collect = sub.add_parser("collect", help="copy submissions from a folder or LMS zip into build/submitted")
+    collect.add_argument("assignment")
+    collect.add_argument("source", type=Path)
+    grade = sub.add_parser("grade", help="autograde submissions in the sandbox (smoke profile)")
+    grade.add_argument("assignment")
+    grade.add_argument("--student", action="append", help="grade only this student (repeatable): a re-grade")
+    grade.add_argument("--workers", type=int, default=1, help="parallel workers (more than 1 needs PostgreSQL)")
+    grade.add_argument("--shard", type=_shard, help="grade every N-th submission from I (a scheduler array job)")
+    grade.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    course = args.course.resolve()
+
+    if args.command == "verify-release":
+        from tlhelpers.grading.release import verify
+
+        assignments = args.assignments or sorted(p.name for p in (course / "solutions").iterdir() if p.is_dir())
+        problems = [p for a in assignments for p in verify(course, a)]
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"release of {', '.join(assignments)}: " + ("clean" if not problems else f"{len(problems)} problems"))
+        return 1 if problems else 0
+    if args.command == "collect":
+        from tlhelpers.grading.collect import collect as run_collect
+
+        report = run_collect(course, args.assignment, args.source)
+        print(report.summary())
+        return 0
+    from tlhelpers.grading.runner import grade_assignment
+
+    summaries = grade_assignment(course, args.assignment, args.student, args.workers, args.shard,
+                                 progress=not args.no_progress)
+    failed = [s for s in summaries if "error" in s]
+    for s in summaries:
+        line = s.get("error") or f"{s['score']:g} / {s['max_score']:g}"
+        print(f"{s['student']}: {line}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Runs inside the grading sandbox: execute one notebook with nbclient and write the result.
+
+Everything here is as untrusted as the student's code beside it (same user, same sandbox): the grader outside treats
+the notebook this writes as data to parse, never as a verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+MAX_CELL_OUTPUT_CHARS = 100_000   # per cell; the rest is replaced by a note (a 50 MB line is not kept whole)
+
+
+def _client_class():
+    from nbclient import NotebookClient
+
+    class CappedClient(NotebookClient):
+        """nbclient with a cap on the text each cell may print, applied as outputs arrive."""
+
+        def output(self, outs, msg, display_id, cell_index):
+            used = sum(_size(o) for o in outs)
+            if used >= MAX_CELL_OUTPUT_CHARS:
+                return None
+            out = super().output(outs, msg, display_id, cell_index)
+            if out is not None and used + _size(out) > MAX_CELL_OUTPUT_CHARS:
+                outs.remove(out)
+                import nbformat
+                outs.append(nbformat.v4.new_output("stream", name="stderr",
+                                                   text=f"[output cut at {MAX_CELL_OUTPUT_CHARS} characters]\n"))
+            return out
+
+    return CappedClient
+
+
+def _size(output) -> int:
+    if output.get("output_type") == "stream":
+        return len(output.get("text", ""))
+    data = output.get("data", {})
+    return sum(len(v) if isinstance(v, str) else len(str(v)) for v in data.values()) + len(str(output.get("traceback", "")))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("notebook")
+    parser.add_argument("output")
+    parser.add_argument("--cell-timeout", type=int, default=300)
+    parser.add_argument("--cwd", default=".")
+    args = parser.parse_args(argv)
+
+    import nbformat
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    nb = nbformat.read(args.notebook, as_version=4)
+    client = _client_class()(nb, timeout=args.cell_timeout, allow_errors=True, kernel_name="python3",
+                             interrupt_on_timeout=True, resources={"metadata": {"path": args.cwd}})
+    status = "ok"
+    try:
+        client.execute()
+    except DeadKernelError:
+        status = "dead kernel"
+    except CellTimeoutError:
+        status = "timeout"
+    except Exception as error:  # noqa: BLE001 - any failure is reported as data, the grader decides
+        status = f"error: {type(error).__name__}"
+    nb.metadata["tlgrader"] = {"status": status}
+    nbformat.write(nb, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

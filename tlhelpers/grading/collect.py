@@ -1,0 +1,119 @@
+"""Collect submissions from a folder or an LMS zip into nbgrader's ``build/submitted/<student>/<assignment>/``.
+
+Hand-written because nbgrader's ``zip_collect`` only logs what it skips; an instructor needs a report of what could
+not be matched (wrong name, unknown notebook, a missing notebook, two submissions by one student) to chase it.
+Accepted names: ``<student>/<notebook>.ipynb`` (a folder per student), or flat LMS-style names
+``<student>_<anything>_<notebook>.ipynb`` (``-1``, ``-2`` resubmission suffixes allowed). A zip is read entry by
+entry in memory, never extracted, so its paths cannot point outside the course.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tlhelpers.cache import atomic_write
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+MAX_NOTEBOOK_BYTES = 50 * 2**20
+
+
+@dataclass
+class CollectReport:
+    """What was collected, and everything that could not be used as it was."""
+
+    assignment: str
+    collected: dict[str, list[str]] = field(default_factory=dict)       # student -> notebooks
+    unmatched: list[dict[str, str]] = field(default_factory=list)       # file, reason
+    missing: dict[str, list[str]] = field(default_factory=dict)         # student -> notebooks not handed in
+    duplicates: list[dict[str, str]] = field(default_factory=list)      # student, notebook, kept, dropped
+
+    def summary(self) -> str:
+        lines = [f"{self.assignment}: {len(self.collected)} students collected"]
+        lines += [f"  not matched: {u['file']} ({u['reason']})" for u in self.unmatched]
+        lines += [f"  missing: {s} did not hand in {', '.join(n)}" for s, n in sorted(self.missing.items())]
+        lines += [f"  two submissions: {d['student']} / {d['notebook']}: kept {d['kept']}, ignored {d['dropped']}"
+                  for d in self.duplicates]
+        return "\n".join(lines)
+
+
+def _entries(source: Path):
+    """(name, modified time, reader) for every notebook file in a folder or zip."""
+    if source.is_dir():
+        for path in sorted(source.rglob("*.ipynb")):
+            if ".ipynb_checkpoints" in path.parts or path.is_symlink():
+                continue
+            yield path.relative_to(source).as_posix(), path.stat().st_mtime, path.read_bytes, path.stat().st_size
+    elif zipfile.is_zipfile(source):
+        archive = zipfile.ZipFile(source)
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            if info.is_dir() or not info.filename.endswith(".ipynb") or "__MACOSX" in info.filename \
+                    or ".ipynb_checkpoints" in info.filename:
+                continue
+            yield (info.filename, datetime(*info.date_time).timestamp(),
+                   (lambda i=info: archive.read(i)), info.file_size)
+    else:
+        raise FileNotFoundError(f"{source} is neither a folder nor a zip file of submissions")
+
+
+def match(name: str, notebooks: list[str]) -> tuple[str | None, str | None, str]:
+    """(student, notebook, reason) for one file name; student is None when it cannot be matched."""
+    parts = name.split("/")
+    stem = parts[-1][: -len(".ipynb")]
+    if stem in notebooks and len(parts) >= 2:
+        student = parts[-2]
+    else:
+        alternatives = "|".join(re.escape(n) for n in sorted(notebooks, key=len, reverse=True))
+        found = re.match(rf"^(?P<student>[^_]+)_(?:.*_)?(?P<notebook>{alternatives})(?:-\d+)?$", stem)
+        if not found:
+            return None, None, f"the name names none of the notebooks {sorted(notebooks)}"
+        student, stem = found["student"], found["notebook"]
+    if not STUDENT_ID.match(student):
+        return None, None, f"{student!r} is not a usable student id (letters, digits, _ . @ -)"
+    return student, stem, ""
+
+
+def collect(course: Path, assignment: str, source: Path) -> CollectReport:
+    """Copy the notebooks in ``source`` into build/submitted and return (and save) the report."""
+    release = Path(course) / "notebooks" / assignment
+    notebooks = sorted(p.stem for p in release.glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no released notebooks in {release}: release the assignment first (make release)")
+    report = CollectReport(assignment)
+    chosen: dict[tuple[str, str], tuple[str, float, bytes]] = {}
+    for name, mtime, read, size in _entries(Path(source)):
+        student, notebook, reason = match(name, notebooks)
+        if student is None:
+            report.unmatched.append({"file": name, "reason": reason})
+            continue
+        if size > MAX_NOTEBOOK_BYTES:
+            report.unmatched.append({"file": name, "reason": f"over {MAX_NOTEBOOK_BYTES // 2**20} MB"})
+            continue
+        previous = chosen.get((student, notebook))
+        if previous is not None:
+            kept, dropped = (name, previous[0]) if mtime >= previous[1] else (previous[0], name)
+            report.duplicates.append({"student": student, "notebook": notebook, "kept": kept, "dropped": dropped})
+            if kept == previous[0]:
+                continue
+        chosen[(student, notebook)] = (name, mtime, read())
+    for (student, notebook), (_, mtime, data) in sorted(chosen.items()):
+        folder = Path(course) / "build" / "submitted" / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_write(folder / f"{notebook}.ipynb") as handle:
+            handle.write(data)
+        stamp = datetime.fromtimestamp(mtime, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+        (folder / "timestamp.txt").write_text(stamp)
+        report.collected.setdefault(student, []).append(notebook)
+    for student, handed in report.collected.items():
+        lacking = sorted(set(notebooks) - set(handed))
+        if lacking:
+            report.missing[student] = lacking
+    out = Path(course) / "build" / "grading" / f"collect-{assignment}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out, "w") as handle:
+        json.dump(asdict(report), handle, indent=1)
+    return report

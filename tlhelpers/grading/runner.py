@@ -1,0 +1,149 @@
+"""Grade an assignment: every submission, or some students, in one or more worker processes.
+
+One worker grades one student's submission at a time: each notebook in the sandbox, then the gradebook, the
+autograded notebooks, a result file and the feedback page, all for that student only. Re-grading a student rewrites
+only that student's rows and files. Several workers need a gradebook that takes concurrent writers (PostgreSQL via
+$TLHELPERS_GRADEBOOK_URL); the same worker command (``--shard i/n``) runs as jobs on a scheduler.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict
+from pathlib import Path
+
+import nbformat
+
+from tlhelpers.cache import atomic_write
+from tlhelpers.grading import gradebook, sandbox
+from tlhelpers.grading.collect import STUDENT_ID
+from tlhelpers.grading.feedback import write_feedback
+from tlhelpers.grading.scoring import NotebookResult, TestResult, answer_key, grade_notebook
+
+
+def release_notebooks(course: Path, assignment: str) -> list[Path]:
+    notebooks = sorted((course / "notebooks" / assignment).glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no released notebooks for {assignment!r} in {course / 'notebooks'}")
+    return notebooks
+
+
+def submitted_students(course: Path, assignment: str) -> list[str]:
+    root = course / "build" / "submitted"
+    return sorted(p.name for p in root.iterdir() if (p / assignment).is_dir()) if root.is_dir() else []
+
+
+def answer_keys(course: Path, assignment: str, limits: sandbox.Limits) -> dict[str, dict]:
+    """The key of every notebook of ``assignment`` (computed in the sandbox from the solution, then cached)."""
+    keys = {}
+    for release in release_notebooks(course, assignment):
+        source = course / "solutions" / assignment / release.name
+        keys[release.name] = answer_key(release, source, course / "build" / "grading" / "keys" / assignment,
+                                        course / "build" / "grading" / "work" / assignment / "_key", limits)
+    return keys
+
+
+def grade_student(course: Path, assignment: str, student: str, keys: dict[str, dict], url: str,
+                  limits: sandbox.Limits = sandbox.Limits()) -> dict:
+    """Grade one student's submission of ``assignment`` and record everything; returns a summary dict."""
+    if not STUDENT_ID.match(student):
+        raise ValueError(f"{student!r} is not a valid student id")
+    folder = course / "build" / "submitted" / student / assignment
+    results: list[NotebookResult] = []
+    for release in release_notebooks(course, assignment):
+        source = course / "solutions" / assignment / release.name
+        submitted = folder / release.name
+        if not submitted.is_file():
+            tests = [TestResult(t.grade_id, 0.0, t.max_points, ["not handed in"])
+                     for t in _empty_tests(release)]
+            results.append(NotebookResult(release.name, tests, [f"{release.name} was not handed in"], "not run"))
+            continue
+        work = course / "build" / "grading" / "work" / assignment / f"{student}-{release.stem}"
+        results.append(grade_notebook(release, source, submitted, keys[release.name], work, limits))
+    stamp = folder / "timestamp.txt"
+    timestamp = stamp.read_text().strip()[:64] if stamp.is_file() else None
+    try:
+        gradebook.record(url, assignment, student, results, timestamp)
+    except Exception:
+        if timestamp is None:
+            raise
+        gradebook.record(url, assignment, student, results, None)   # an unparsable timestamp is not fatal
+    _write_outputs(course, assignment, student, results)
+    return {"student": student, "score": sum(r.score for r in results),
+            "max_score": sum(r.max_score for r in results),
+            "notebooks": {r.notebook: {"score": r.score, "status": r.status, "notes": r.notes,
+                                       "tests": [asdict(t) for t in r.tests]} for r in results}}
+
+
+def _empty_tests(release: Path) -> list[TestResult]:
+    from tlhelpers.grading.assemble import test_cells
+
+    return [TestResult(g, 0.0, p) for g, p in test_cells(nbformat.read(release, as_version=4)).items()]
+
+
+def _write_outputs(course: Path, assignment: str, student: str, results: list[NotebookResult]) -> None:
+    autograded = course / "build" / "autograded" / student / assignment
+    autograded.mkdir(parents=True, exist_ok=True)
+    for result in results:
+        if result.executed is not None:
+            with atomic_write(autograded / result.notebook, "w") as handle:
+                nbformat.write(result.executed, handle)
+    write_feedback(course / "build" / "feedback" / student / assignment / "feedback.html", student, assignment,
+                   results)
+    out = course / "build" / "grading" / "results" / assignment / f"{student}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out, "w") as handle:
+        json.dump({"student": student, "assignment": assignment,
+                   "notebooks": [{"notebook": r.notebook, "status": r.status, "notes": r.notes,
+                                  "tests": [asdict(t) for t in r.tests]} for r in results]}, handle, indent=1)
+
+
+def _worker(args: tuple) -> dict:
+    course, assignment, student, keys, url, limits = args
+    try:
+        return grade_student(course, assignment, student, keys, url, limits)
+    except Exception as error:  # noqa: BLE001 - one student's failure must not stop the others
+        return {"student": student, "error": f"{type(error).__name__}: {error}"}
+
+
+def grade_assignment(course: Path, assignment: str, students: list[str] | None = None, workers: int = 1,
+                     shard: tuple[int, int] | None = None, limits: sandbox.Limits = sandbox.Limits(),
+                     progress: bool = True) -> list[dict]:
+    """Grade ``students`` (default: every submission) of ``assignment``; returns one summary per student."""
+    course = Path(course).resolve()
+    url = gradebook.gradebook_url(course)
+    if workers > 1 and gradebook.is_sqlite(url):
+        raise ValueError("parallel grading needs a gradebook that takes concurrent writers: set "
+                         "TLHELPERS_GRADEBOOK_URL to a PostgreSQL URL (see the README), or use --workers 1")
+    sandbox.bwrap_path()
+    everyone = submitted_students(course, assignment)
+    chosen = sorted(students) if students else everyone
+    unknown = sorted(set(chosen) - set(everyone))
+    if unknown:
+        raise ValueError(f"no submission of {assignment} for {unknown} under build/submitted/ (collect first)")
+    if shard is not None:
+        index, count = shard
+        chosen = [s for i, s in enumerate(chosen) if i % count == index]
+    keys = answer_keys(course, assignment, limits)
+    jobs = [(course, assignment, s, keys, url, limits) for s in chosen]
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(jobs), desc=f"grading {assignment}", unit="submission", disable=not progress)
+    summaries = []
+    if workers <= 1:
+        for job in jobs:
+            summaries.append(_worker(job))
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for future in as_completed([pool.submit(_worker, job) for job in jobs]):
+                summaries.append(future.result())
+                bar.update()
+    bar.close()
+    return sorted(summaries, key=lambda s: s["student"])
+
+
+def default_workers() -> int:
+    return max(1, (os.cpu_count() or 1))

@@ -1,0 +1,176 @@
+"""Score one submitted notebook: assemble, run in the sandbox, read the probes' answers, judge them here.
+
+The expected answers (the *key*) come from running the same probes on the solution notebook, in the same sandbox,
+and are cached by the SHA-256 of everything they depend on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from tlhelpers.cache import atomic_write
+from tlhelpers.grading import sandbox
+from tlhelpers.grading.assemble import PROBE_TAG, assemble, test_cells, without_probes
+from tlhelpers.grading.probes import Probe, judge, load_probes, parse_report, probe_file
+
+MAX_SUBMISSION_BYTES = 50 * 2**20
+MAX_EXECUTED_BYTES = 64 * 2**20
+
+
+@dataclass
+class TestResult:
+    """One autograded test cell: points earned of its maximum, and why points were lost."""
+
+    grade_id: str
+    points: float
+    max_points: float
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NotebookResult:
+    """The grade of one notebook, the notes about the submission, and the executed notebook (probes removed)."""
+
+    notebook: str
+    tests: list[TestResult]
+    notes: list[str]
+    status: str
+    executed: nbformat.NotebookNode | None = None
+
+    @property
+    def score(self) -> float:
+        return sum(t.points for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_points for t in self.tests)
+
+
+def read_submission(path: Path) -> tuple[dict | None, str | None]:
+    """The submission as JSON data (never executed here), or None and the reason it cannot be read."""
+    if path.is_symlink():
+        return None, "the submitted file is a link, not a notebook: submit the .ipynb file itself"
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        return None, f"the notebook cannot be read ({error.strerror})"
+    if size > MAX_SUBMISSION_BYTES:
+        return None, f"the notebook is {size / 2**20:.0f} MB, over the {MAX_SUBMISSION_BYTES // 2**20} MB limit"
+    try:
+        data = json.loads(path.read_bytes())
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return None, "the file is not a notebook (not valid JSON): open it in JupyterLab, save it, and submit again"
+    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
+        return None, "the file is not a Jupyter notebook (it has no cells)"
+    return data, None
+
+
+def _probe_outputs(executed: nbformat.NotebookNode) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for cell in executed.get("cells", []):
+        tag = cell.get("metadata", {}).get(PROBE_TAG)
+        if not isinstance(tag, dict) or not isinstance(tag.get("probe"), str):
+            continue
+        text = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                       if o.get("output_type") == "stream" and isinstance(o.get("text"), str))
+        texts[tag["probe"]] = texts.get(tag["probe"], "") + text
+    return texts
+
+
+def run_probes(release: nbformat.NotebookNode, submission: dict, probes: list[Probe], workdir: Path,
+               limits: sandbox.Limits) -> tuple[dict[str, dict | None], list[str], str, nbformat.NotebookNode | None]:
+    """Execute the assembled notebook in the sandbox; return each probe's report (or None), notes, status, notebook."""
+    nonce = secrets.token_hex(16)
+    assembly = assemble(release, submission, probes, nonce)
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    nbformat.write(assembly.notebook, workdir / "in.ipynb")
+    sandbox.prepare_workdir(workdir)
+    try:
+        ran = sandbox.execute_notebook(workdir, limits)
+        result_path = workdir / "out" / "executed.ipynb"
+        executed, status = None, "no result"
+        if ran.timed_out:
+            status = f"stopped after {limits.wall_seconds} s (the time limit)"
+        if result_path.is_file() and not result_path.is_symlink() and result_path.stat().st_size <= MAX_EXECUTED_BYTES:
+            try:
+                executed = nbformat.reads(result_path.read_text(encoding="utf-8", errors="replace"), as_version=4)
+                inner = executed.get("metadata", {}).get("tlgrader", {})
+                if not ran.timed_out:
+                    status = str(inner.get("status", "no status"))[:200] if isinstance(inner, dict) else "no status"
+            except Exception:  # noqa: BLE001 - a broken result file is the student's loss, not the grader's crash
+                executed, status = None, "the run left no readable notebook"
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    texts = _probe_outputs(executed) if executed is not None else {}
+    reports = {p.name: parse_report(texts.get(p.name, ""), nonce, p.name) for p in probes}
+    shown = without_probes(executed, [nonce, "__tl_report", "__tl_plain"] + [f"def {p.name}(" for p in probes]) \
+        if executed is not None else None
+    return reports, assembly.notes, status, shown
+
+
+def score(release: nbformat.NotebookNode, probes: list[Probe], reports: dict[str, dict | None],
+          expected: dict[str, Any]) -> list[TestResult]:
+    """Points per test cell: all of a cell's points when every probe of it passes, else none."""
+    results = []
+    for grade_id, points in test_cells(release).items():
+        reasons = [r for p in probes if p.test_grade_id == grade_id
+                   for r in [judge(p, reports.get(p.name), expected[p.name])] if r]
+        results.append(TestResult(grade_id, 0.0 if reasons else points, points, reasons))
+    return results
+
+
+def key_fingerprint(release_path: Path, source_path: Path, profile: str = "smoke") -> str:
+    import tlhelpers
+
+    digest = hashlib.sha256()
+    for path in (release_path, source_path, probe_file(source_path), Path(__file__).with_name("probes.py")):
+        digest.update(path.read_bytes())
+    digest.update(f"{profile}|{tlhelpers.__version__}".encode())
+    return digest.hexdigest()[:20]
+
+
+def answer_key(release_path: Path, source_path: Path, keys_dir: Path, workdir: Path,
+               limits: sandbox.Limits = sandbox.Limits()) -> dict[str, Any]:
+    """The probes' answers on the solution notebook (computed in the sandbox once, then read from ``keys_dir``)."""
+    cached = keys_dir / f"{source_path.stem}-{key_fingerprint(release_path, source_path)}.json"
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    probes = load_probes(probe_file(source_path))
+    release = nbformat.read(release_path, as_version=4)
+    solution = json.loads(source_path.read_text())
+    reports, _, status, _ = run_probes(release, solution, probes, workdir, limits)
+    broken = {name: (r or {}).get("error", "no answer came back") for name, r in reports.items()
+              if r is None or not r["ok"]}
+    if broken:
+        raise RuntimeError(f"probes fail on the solution {source_path} (run status: {status}): {broken}. "
+                           "Fix the probe file or the solution before grading.")
+    key = {name: r["value"] for name, r in reports.items()}
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(cached, "w") as handle:
+        json.dump(key, handle)
+    return key
+
+
+def grade_notebook(release_path: Path, source_path: Path, submission_path: Path, key: dict[str, Any],
+                   workdir: Path, limits: sandbox.Limits = sandbox.Limits()) -> NotebookResult:
+    """Grade one submitted notebook against its release, probes and key."""
+    release = nbformat.read(release_path, as_version=4)
+    probes = load_probes(probe_file(source_path))
+    submission, problem = read_submission(submission_path)
+    if submission is None:
+        tests = [TestResult(g, 0.0, p, [problem]) for g, p in test_cells(release).items()]
+        return NotebookResult(release_path.name, tests, [problem], "not run")
+    reports, notes, status, executed = run_probes(release, submission, probes, workdir, limits)
+    if status != "ok":
+        notes.append(f"the run ended early: {status}")
+    return NotebookResult(release_path.name, score(release, probes, reports, key), notes, status, executed)
