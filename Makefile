@@ -4,8 +4,11 @@
 #   make reference  re-execute solutions/ in place as reference outputs (ONLY=<name> for one notebook)
 #   make test       the whole test suite (what CI runs); make test-fast skips the slow notebook tests
 #   make lab        JupyterLab on the student release in notebooks/
-#   make release    regenerate notebooks/ from solutions/ with nbgrader
-#   make autograde  grade build/submitted/<student>/<assignment>/ with nbgrader (smoke profile)
+#   make release    regenerate notebooks/ from solutions/ with nbgrader, then verify the release is clean
+#   make collect    ASSIGNMENT=<name> FROM=<folder or LMS zip>: submissions into build/submitted/, with a report
+#   make autograde  grade submissions in the sandbox (smoke profile); ASSIGNMENT=, STUDENT= (re-grade one), GRADING_WORKERS=
+#   make feedback   list the HTML feedback pages autograde wrote (build/feedback/<student>/<assignment>/)
+#   make export     grades to build/grades.csv (nbgrader export)
 
 PYTHON ?= python3
 VENV := .venv
@@ -19,7 +22,7 @@ PYTEST_ARGS ?=
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 
-.PHONY: setup assets course reference test test-fast lab release autograde feedback export clean
+.PHONY: setup assets course reference test test-fast lab release collect autograde feedback export clean
 
 setup: $(VENV)/.installed assets
 
@@ -45,19 +48,32 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
+# nbgrader's Assignments panel and Validate button find nbgrader_config.py via JUPYTER_CONFIG_PATH; LAB_ARGS adds flags
 lab: setup
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks
+	for a in $(ASSIGNMENTS); do test -d build/exchange/*/outbound/$$a || $(VENV)/bin/nbgrader release_assignment "$$a" --log-level=WARN || exit 1; done
+	JUPYTER_CONFIG_PATH="$(CURDIR)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
 
 release: setup
 	mkdir -p build
 	for a in $(ASSIGNMENTS); do $(VENV)/bin/nbgrader generate_assignment "$$a" --force || exit 1; done
+	$(PY) -m tlhelpers.grading verify-release
+
+# The instructor's workflow; the scores come from tlhelpers.grading (sandbox + probes), not nbgrader autograde.
+ASSIGNMENT ?=
+GRADING_WORKERS ?= 1
+collect: setup
+	@test -n "$(ASSIGNMENT)" -a -n "$(FROM)" || { echo "usage: make collect ASSIGNMENT=<name> FROM=<folder or zip>"; exit 2; }
+	$(PY) -m tlhelpers.grading collect "$(ASSIGNMENT)" "$(FROM)"
 
 autograde: setup
 	mkdir -p build
-	for a in $(ASSIGNMENTS); do TLHELPERS_PROFILE=smoke $(VENV)/bin/nbgrader autograde "$$a" || exit 1; done
+	for a in $(or $(ASSIGNMENT),$(ASSIGNMENTS)); do \
+	  test -d "build/submitted" || { echo "nothing collected yet: make collect ASSIGNMENT=... FROM=..."; exit 2; }; \
+	  $(PY) -m tlhelpers.grading grade "$$a" --workers $(GRADING_WORKERS) $(if $(STUDENT),--student $(STUDENT)) || exit 1; \
+	done
 
-feedback: setup
-	for a in $(ASSIGNMENTS); do $(VENV)/bin/nbgrader generate_feedback "$$a" || exit 1; done
+feedback:
+	@find build/feedback -name feedback.html 2>/dev/null | sort || true
 
 export: setup
 	$(VENV)/bin/nbgrader export --to build/grades.csv

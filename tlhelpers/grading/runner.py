@@ -126,6 +126,8 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
     if shard is not None:
         index, count = shard
         chosen = [s for i, s in enumerate(chosen) if i % count == index]
+    if not chosen:
+        return []
     keys = answer_keys(course, assignment, limits)
     jobs = [(course, assignment, s, keys, url, limits) for s in chosen]
     from tqdm.auto import tqdm
