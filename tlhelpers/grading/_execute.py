@@ -10,6 +10,7 @@ import argparse
 import sys
 
 MAX_CELL_OUTPUT_CHARS = 100_000   # per cell; the rest is replaced by a note (a 50 MB line is not kept whole)
+MAX_PROBE_OUTPUT_CHARS = 4_000_000  # a probe cell prints one answer line, which may be a larger array
 
 
 def _client_class():
@@ -19,15 +20,17 @@ def _client_class():
         """nbclient with a cap on the text each cell may print, applied as outputs arrive."""
 
         def output(self, outs, msg, display_id, cell_index):
+            probe_cell = "tlgrader" in self.nb.cells[cell_index].get("metadata", {})
+            cap = MAX_PROBE_OUTPUT_CHARS if probe_cell else MAX_CELL_OUTPUT_CHARS
             used = sum(_size(o) for o in outs)
-            if used >= MAX_CELL_OUTPUT_CHARS:
+            if used >= cap:
                 return None
             out = super().output(outs, msg, display_id, cell_index)
-            if out is not None and used + _size(out) > MAX_CELL_OUTPUT_CHARS:
+            if out is not None and used + _size(out) > cap:
                 outs.remove(out)
                 import nbformat
                 outs.append(nbformat.v4.new_output("stream", name="stderr",
-                                                   text=f"[output cut at {MAX_CELL_OUTPUT_CHARS} characters]\n"))
+                                                   text=f"[output cut at {cap} characters]\n"))
             return out
 
     return CappedClient

@@ -130,9 +130,11 @@ def __tl_plain(value, depth=0):
 
 
 def __tl_report(name, function):
-    import json as _json, sys as _sys, traceback as _tb
+    import contextlib as _cl, io as _io, json as _json, traceback as _tb
     try:
-        record = {"ok": True, "value": __tl_plain(function())}
+        # what the student's code prints while answering is dropped, so it cannot crowd out the answer line
+        with _cl.redirect_stdout(_io.StringIO()), _cl.redirect_stderr(_io.StringIO()):
+            record = {"ok": True, "value": __tl_plain(function())}
     except BaseException as error:  # the student's answer may raise anything, SystemExit included
         lines = _tb.format_exception_only(type(error), error)
         record = {"ok": False, "error": "".join(lines).strip()[-2000:]}
@@ -150,7 +152,7 @@ def kernel_call(probe_: Probe) -> str:
     return f"{probe_.body}\n\n__tl_report({probe_.name!r}, {probe_.name})\ndel {probe_.name}\n"
 
 
-def parse_report(text: str, nonce: str, name: str, max_chars: int = 2_000_000) -> dict | None:
+def parse_report(text: str, nonce: str, name: str, max_chars: int = 4_000_000) -> dict | None:
     """The last answer line for probe ``name`` in a cell's printed text, or None. Untrusted input: parsed, not run."""
     import json
 
