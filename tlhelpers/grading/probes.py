@@ -187,6 +187,8 @@ def compare(got: Any, expected: Any, rtol: float = 1e-7, atol: float = 0.0, path
         if math.isinf(expected) or math.isinf(got):
             return None if got == expected else f"{path} is {got!r}, expected {expected!r}"
         if abs(got - expected) > atol + rtol * abs(expected):
+            if isinstance(got, int) and isinstance(expected, int):
+                return f"{path} is {got}, expected {expected}"
             return f"{path} is {got:.6g}, expected {expected:.6g}"
         return None
     if isinstance(expected, list):

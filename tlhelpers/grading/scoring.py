@@ -133,7 +133,8 @@ def key_fingerprint(release_path: Path, source_path: Path, profile: str = "smoke
     import tlhelpers
 
     digest = hashlib.sha256()
-    for path in (release_path, source_path, probe_file(source_path), Path(__file__).with_name("probes.py")):
+    library = sorted(Path(tlhelpers.__file__).parent.rglob("*.py"))    # what the notebooks and probes call
+    for path in (release_path, source_path, probe_file(source_path), *library):
         digest.update(path.read_bytes())
     digest.update(f"{profile}|{tlhelpers.__version__}".encode())
     return digest.hexdigest()[:20]
