@@ -1,0 +1,547 @@
+"""The transfer-learning strategy matrix: which strategy for how much target data and how similar a source.
+
+Two parts:
+
+* **Advice.** :func:`recommend` maps (labelled examples per class, similarity) to one of four strategies
+  (:data:`STRATEGIES`) with the reason; :func:`recommend_from_data` measures the similarity itself, as the proxy
+  A-distance between source and target features (:func:`measure_similarity`).
+* **Experiments.** A small CNN of six convolutional blocks (:func:`small_cnn`) to serve as the course's own source
+  model, trained once and cached (:func:`train_source_model`); models for each strategy (:func:`strategy_model`)
+  and for layer-by-layer transfer in the style of Yosinski et al. (2014) (:func:`transfer_blocks`); a short
+  training loop (:func:`fit`) and :func:`accuracy`.
+
+Conventions of the experiments: images are grey ``(n, 28, 28)`` arrays with values 0-255; a network is an
+``nn.Sequential`` with ``features`` (the convolutional blocks ``block1`` ... ``block6``, each conv -> BatchNorm
+-> ReLU, some followed by max pooling) and ``head`` (average pooling to a 3x3 grid -> linear). A block whose
+parameters are all frozen is *frozen*: its BatchNorm runs in inference mode (source statistics) during training,
+as in :mod:`tlhelpers.torch`. PyTorch is imported inside the functions, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+
+from tlhelpers.cache import array_fingerprint, atomic_write, cache_dir, sha256_file, stable_key
+
+__all__ = [
+    "STRATEGIES",
+    "SMALL_DATA_MAX",
+    "PAD_SIMILAR_MAX",
+    "Recommendation",
+    "recommend",
+    "measure_similarity",
+    "recommend_from_data",
+    "DEFAULT_WIDTHS",
+    "DEFAULT_POOL_AFTER",
+    "small_cnn",
+    "to_tensor",
+    "frozen_prefix",
+    "transfer_blocks",
+    "strategy_model",
+    "fit",
+    "predict",
+    "accuracy",
+    "embed",
+    "source_model_path",
+    "train_source_model",
+]
+
+#: The four strategies, from "reuse nothing" to "reuse everything and adapt it".
+STRATEGIES = ("train_from_scratch", "feature_extraction", "fine_tune_top", "fine_tune_all")
+
+#: Fewer labelled examples per class than this counts as a *small* target data set. A rule of thumb, not a
+#: law: with a few dozen examples per class or fewer, every layer that is allowed to learn overfits; with
+#: hundreds, a small network can learn its own features. Assignment 04 measures on both sides of it.
+SMALL_DATA_MAX = 50
+
+#: A proxy A-distance (0..2) up to this value counts as a *similar* source; above it, *different* (see
+#: :func:`recommend_from_data` for why).
+PAD_SIMILAR_MAX = 1.8
+
+_SIMILARITIES = ("similar", "different")
+
+
+class Recommendation(NamedTuple):
+    """What :func:`recommend` advises: the ``strategy`` (one of :data:`STRATEGIES`) and why."""
+
+    strategy: str
+    reason: str
+    size: str                       # "small" or "large"
+    similarity: str                 # "similar" or "different"
+    distance: float | None = None   # the measured proxy A-distance, when the advice came from data
+
+
+_ADVICE = {
+    ("small", "similar"): (
+        "feature_extraction",
+        "the source's features already describe this kind of image, and too few labels would overfit any layer "
+        "that we let learn: freeze the whole network and train only a new head"),
+    ("large", "similar"): (
+        "fine_tune_all",
+        "the source's features are a good start and there are enough labels to adapt every layer without "
+        "overfitting: start from the source weights and fine-tune everything (transferred layers at a lower "
+        "learning rate)"),
+    ("small", "different"): (
+        "fine_tune_top",
+        "the generic lower layers (edges, strokes, textures) still help, but the specific top layers describe "
+        "the wrong things; with few labels, keep the lower layers frozen and let only the top layers and a new "
+        "head learn"),
+    ("large", "different"): (
+        "train_from_scratch",
+        "the source's features do not fit the target and there are enough labels to learn better ones: frozen "
+        "source features would hold the model back (negative transfer), so train the network from scratch"),
+}
+
+
+def _check_labels_per_class(n_labels_per_class: Any) -> int:
+    if isinstance(n_labels_per_class, bool) or not isinstance(n_labels_per_class, (int, np.integer)):
+        raise ValueError(f"n_labels_per_class must be a positive integer, got {n_labels_per_class!r}")
+    if n_labels_per_class < 1:
+        raise ValueError(f"n_labels_per_class must be at least 1, got {n_labels_per_class}")
+    return int(n_labels_per_class)
+
+
+def recommend(n_labels_per_class: int, similarity: str | float) -> Recommendation:
+    """The strategy for a target with ``n_labels_per_class`` labelled examples per class and a source that is
+    ``"similar"`` or ``"different"`` (or a measured proxy A-distance, a number from 0 to 2: see
+    :func:`recommend_from_data`), with the reason.
+
+    The size is *small* below :data:`SMALL_DATA_MAX` labels per class, else *large*. The four answers are the
+    classic matrix: small+similar -> feature extraction, large+similar -> fine-tune all, small+different ->
+    fine-tune the top, large+different -> train from scratch. Raises ``ValueError`` for a count that is not a
+    positive integer, or a similarity that is neither of the two words nor a distance in [0, 2].
+    """
+    n = _check_labels_per_class(n_labels_per_class)
+    distance = None
+    if isinstance(similarity, (float, int, np.floating, np.integer)) and not isinstance(similarity, bool):
+        distance = float(similarity)
+        if not 0.0 <= distance <= 2.0:
+            raise ValueError(f"a proxy A-distance lies between 0 and 2, got {similarity!r}")
+        similarity = "similar" if distance <= PAD_SIMILAR_MAX else "different"
+    elif similarity not in _SIMILARITIES:
+        raise ValueError(f"similarity must be 'similar', 'different' or a proxy A-distance (0 to 2), got "
+                         f"{similarity!r}; to measure it from features, use recommend_from_data(source_features, "
+                         "target_features, n_labels_per_class)")
+    size = "small" if n < SMALL_DATA_MAX else "large"
+    strategy, why = _ADVICE[(size, similarity)]
+    measured = "" if distance is None else (
+        f"proxy A-distance {distance:.2f} ({'at most' if similarity == 'similar' else 'above'} "
+        f"{PAD_SIMILAR_MAX} means {similarity}); ")
+    reason = (f"{measured}{size} target data ({n} labels per class; small means fewer than {SMALL_DATA_MAX}) and "
+              f"a {similarity} source: {why}.")
+    return Recommendation(strategy, reason, size, similarity, distance)
+
+
+def measure_similarity(source_features: Any, target_features: Any, random_state: int | None = 0,
+                       max_per_domain: int = 500) -> float:
+    """Proxy A-distance (0 = indistinguishable, 2 = perfectly separable) between two sets of features.
+
+    At most ``max_per_domain`` rows of each set are used (drawn with ``random_state``), equally many from each,
+    so that the domain classifier's chance level is 0.5 whatever the sizes. Uses
+    :func:`tlhelpers.shift.proxy_a_distance` (a logistic regression told to tell the two sets apart).
+    """
+    from tlhelpers.shift import proxy_a_distance
+
+    source = np.asarray(source_features, dtype=np.float64)
+    target = np.asarray(target_features, dtype=np.float64)
+    for name, array in (("source_features", source), ("target_features", target)):
+        if array.ndim != 2:
+            raise ValueError(f"{name} must be a 2-D array (one feature vector per row), got shape {array.shape}")
+        if len(array) < 10:
+            raise ValueError(f"{name} has {len(array)} rows: need at least 10 to measure a distance")
+    if source.shape[1] != target.shape[1]:
+        raise ValueError(f"source and target features have different widths ({source.shape[1]} vs "
+                         f"{target.shape[1]}): compute both with the same network and layer")
+    if max_per_domain < 10:
+        raise ValueError(f"max_per_domain must be at least 10, got {max_per_domain}")
+    rng = np.random.default_rng(random_state)
+    m = min(len(source), len(target), max_per_domain)
+    source = source[rng.choice(len(source), m, replace=False)]
+    target = target[rng.choice(len(target), m, replace=False)]
+    return proxy_a_distance(source, target, random_state=random_state)
+
+
+def recommend_from_data(source_features: Any, target_features: Any, n_labels_per_class: int,
+                        random_state: int | None = 0) -> Recommendation:
+    """:func:`recommend` with the similarity measured: the proxy A-distance (:func:`measure_similarity`) between
+    ``source_features`` and ``target_features``, rows of features from the *same* network and layer (e.g. the
+    source model's last block on source images and on target images).
+
+    A distance up to :data:`PAD_SIMILAR_MAX` (1.8) counts as *similar*, above it as *different*. Raises
+    ``ValueError`` for features that are not 2-D, have different widths or fewer than 10 rows.
+
+    * Why the proxy A-distance: it is bounded (0 to 2) whatever the width and scale of the features, so one
+      threshold serves any network, and it is the domain term of Ben-David et al.'s bound on the target error.
+      (MMD with the median-heuristic kernel depends on the feature width and the sample size.)
+    * Why 1.8: PAD = 2 (1 - 2 err), so 1.8 means the domain classifier is wrong on fewer than 5% of the
+      held-out examples, i.e. the two sets hardly overlap. A lower threshold would call two halves of one
+      data set "different": a network's top features separate *classes*, so a source and a target with
+      different classes from the same kind of images already reach 1.3 to 1.5 (measured in assignment 04).
+
+    The reason quotes the measured distance.
+    """
+    n = _check_labels_per_class(n_labels_per_class)
+    distance = measure_similarity(source_features, target_features, random_state=random_state)
+    advice = recommend(n, distance)
+    return advice._replace(reason="measured " + advice.reason)
+
+
+# ------------------------------------------------------------------------------------------- the source CNN
+
+#: Output channels of the six convolutional blocks (small, so that everything trains in minutes on a CPU).
+DEFAULT_WIDTHS = (8, 16, 16, 32, 32, 64)
+#: Blocks (0-based) followed by 2x2 max pooling: 28 -> 14 after block1, 14 -> 7 after block3.
+DEFAULT_POOL_AFTER = (0, 2)
+#: The head averages the last feature map over a grid x grid layout (3: keeps where things are) before its
+#: linear layer.
+DEFAULT_GRID = 3
+
+
+def small_cnn(num_classes: int, widths: Sequence[int] = DEFAULT_WIDTHS,
+              pool_after: Sequence[int] = DEFAULT_POOL_AFTER, grid: int = DEFAULT_GRID, seed: int | None = None) -> Any:
+    """A CNN for grey 28x28 images: ``features`` (one block per entry of ``widths``: 3x3 conv, BatchNorm, ReLU,
+    then 2x2 max pooling after the blocks listed in ``pool_after``) and ``head`` (global average pooling and
+    a linear layer to ``num_classes`` logits). ``seed`` makes the random initialisation reproducible without
+    touching the global random state. Returned in training mode, channels-last memory (faster on CPU).
+    """
+    import torch
+    from torch import nn
+
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    widths = [int(w) for w in widths]
+    if not widths or min(widths) < 1:
+        raise ValueError(f"widths must be a non-empty list of positive channel counts, got {widths}")
+    pools = sorted(set(int(p) for p in pool_after))
+    if pools and (pools[0] < 0 or pools[-1] >= len(widths)):
+        raise ValueError(f"pool_after must list block indices 0..{len(widths) - 1}, got {list(pool_after)}")
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(seed)
+        blocks: OrderedDict[str, nn.Module] = OrderedDict()
+        channels = 1
+        for i, width in enumerate(widths):
+            layers = [nn.Conv2d(channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+            if i in pools:
+                layers.append(nn.MaxPool2d(2))
+            blocks[f"block{i + 1}"] = nn.Sequential(*layers)
+            channels = width
+        head = nn.Sequential(OrderedDict(pool=nn.AdaptiveAvgPool2d(grid), flatten=nn.Flatten(),
+                                         linear=nn.Linear(channels * grid * grid, int(num_classes))))
+        model = nn.Sequential(OrderedDict(features=nn.Sequential(blocks), head=head))
+    return model.to(memory_format=torch.channels_last)
+
+
+def _grid(model: Any) -> int:
+    size = model.head.pool.output_size
+    return int(size if isinstance(size, int) else size[0])
+
+
+def _blocks(model: Any) -> Any:
+    features = getattr(model, "features", None)
+    if features is None or not hasattr(model, "head"):
+        raise TypeError(f"expected a network from small_cnn (with .features and .head), got {type(model).__name__}")
+    return features
+
+
+def to_tensor(images: Any) -> Any:
+    """Grey images ``(n, 28, 28)`` (or ``(n, 1, 28, 28)``), values 0-255, as a float32 tensor ``(n, 1, 28, 28)``
+    scaled to 0..1."""
+    import torch
+
+    if isinstance(images, torch.Tensor) and images.dtype == torch.float32 and images.ndim == 4:
+        return images
+    arr = np.asarray(images)
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    if arr.ndim != 4 or arr.shape[1] != 1:
+        raise ValueError(f"images must be grey, shaped (n, h, w) or (n, 1, h, w); got {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() > 255):
+        raise ValueError(f"image values must be in 0..255, got {arr.min()}..{arr.max()}")
+    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32) / np.float32(255.0))
+
+
+def frozen_prefix(model: Any) -> int:
+    """How many leading blocks of ``model.features`` have all their parameters frozen."""
+    n = 0
+    for block in _blocks(model):
+        params = list(block.parameters())
+        if params and not any(p.requires_grad for p in params):
+            n += 1
+        else:
+            break
+    return n
+
+
+def _set_frozen(block: Any, frozen: bool) -> None:
+    for p in block.parameters():
+        p.requires_grad_(not frozen)
+
+
+def transfer_blocks(source: Any, n: int, num_classes: int, fine_tune: bool = False, seed: int = 0) -> Any:
+    """A new network for the target: the first ``n`` blocks copied from ``source``, the other blocks and the
+    head re-initialised (seeded with ``seed``), in the style of Yosinski et al. (2014).
+
+    With ``fine_tune=False`` the copied blocks are frozen (their BatchNorm keeps the source's statistics);
+    with ``fine_tune=True`` they stay trainable. ``n = 0`` is a network trained from scratch. ``source`` is not
+    changed.
+    """
+    source_blocks = _blocks(source)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= len(source_blocks):
+        raise ValueError(f"n must be an integer between 0 and {len(source_blocks)} (the source's blocks), got {n!r}")
+    widths = [block[0].out_channels for block in source_blocks]
+    pools = [i for i, block in enumerate(source_blocks) if len(block) > 3]
+    model = small_cnn(num_classes, widths, pools, grid=_grid(source), seed=seed)
+    for i in range(int(n)):
+        model.features[i].load_state_dict(source_blocks[i].state_dict())
+        _set_frozen(model.features[i], not fine_tune)
+    model.transferred = int(n)   # leading blocks that came from the source: fit gives them a lower learning rate
+    return model
+
+
+def strategy_model(strategy: str, source: Any, num_classes: int, seed: int = 0, top_blocks: int = 2) -> Any:
+    """The network that ``strategy`` (one of :data:`STRATEGIES`) trains on the target.
+
+    * ``train_from_scratch``: nothing from the source, every layer random and trainable;
+    * ``feature_extraction``: every block from the source, frozen; a new head;
+    * ``fine_tune_top``: every block from the source; the bottom ones frozen, the top ``top_blocks`` trainable;
+    * ``fine_tune_all``: every block from the source, all trainable.
+
+    New heads are initialised with ``seed``. Train it with :func:`fit`, which gives the transferred trainable
+    blocks a lower learning rate.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}: use one of {', '.join(STRATEGIES)}")
+    depth = len(_blocks(source))
+    if not 1 <= top_blocks < depth:
+        raise ValueError(f"top_blocks must be between 1 and {depth - 1}, got {top_blocks}")
+    if strategy == "train_from_scratch":
+        return transfer_blocks(source, 0, num_classes, seed=seed)
+    model = transfer_blocks(source, depth, num_classes, fine_tune=strategy != "feature_extraction", seed=seed)
+    if strategy == "fine_tune_top":
+        for block in model.features[:depth - top_blocks]:
+            _set_frozen(block, True)
+    return model
+
+
+def _train_mode(model: Any, frozen: int) -> None:
+    """Training mode, except the frozen leading blocks (their BatchNorm keeps its statistics)."""
+    model.train()
+    for block in _blocks(model)[:frozen]:
+        block.eval()
+
+
+def _device_of(model: Any) -> Any:
+    return next(model.parameters()).device
+
+
+def _forward_in_batches(module: Any, x: Any, batch_size: int = 512) -> Any:
+    import torch
+
+    with torch.inference_mode():
+        return torch.cat([module(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+#: The outputs of frozen leading blocks on some images, most recently used last: experiments that share a
+#: frozen source prefix (feature extraction over seeds, the frozen curve of the layer experiment) run those
+#: blocks on the same test set once, not once per model. Bounded, and only ever a cache of a pure function.
+_PREFIX_MEMO: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+_PREFIX_MEMO_SIZE = 8
+
+
+def _state_fingerprint(module: Any) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _prefix_outputs(model: Any, frozen: int, images: Any) -> Any:
+    """``model.features[:frozen]`` (eval mode) on ``images`` (0-255), on the model's device, memoised; the
+    scaled images themselves when ``frozen`` is 0."""
+    import torch
+
+    device = _device_of(model)
+    x = to_tensor(images).to(device).contiguous(memory_format=torch.channels_last)
+    if frozen == 0:
+        return x
+    prefix = _blocks(model)[:frozen].eval()
+    key = (_state_fingerprint(prefix), array_fingerprint(np.asarray(images)), str(device))
+    if key in _PREFIX_MEMO:
+        _PREFIX_MEMO.move_to_end(key)
+        return _PREFIX_MEMO[key]
+    out = _forward_in_batches(prefix, x).clone()  # clone: leave inference mode, so autograd may take it as input
+    _PREFIX_MEMO[key] = out
+    while len(_PREFIX_MEMO) > _PREFIX_MEMO_SIZE:
+        _PREFIX_MEMO.popitem(last=False)
+    return out
+
+
+def fit(model: Any, images: Any, labels: Any, steps: int, batch_size: int = 32, lr: float = 1e-2,
+        transferred_lr_factor: float = 0.3, seed: int = 0, device: str | None = None) -> Any:
+    """Train ``model`` (from :func:`small_cnn`, :func:`transfer_blocks` or :func:`strategy_model`) on grey
+    0-255 ``images`` for ``steps`` Adam steps on mini-batches of ``batch_size`` (the whole set when it is
+    smaller), with a learning rate that decays to 0 along a cosine. Returns ``model`` in eval mode.
+
+    New layers learn at ``lr``; trainable blocks that came from a source (the ``model.transferred`` leading
+    blocks, set by :func:`transfer_blocks`) at ``lr * transferred_lr_factor``, so that fine-tuning adjusts
+    them rather than overwriting them. Frozen leading blocks run in inference mode and only once, up front
+    (they never change); batches are drawn by a NumPy generator seeded with ``seed``. ``device``: as
+    :func:`tlhelpers.settings.choose_device` (default: the best available).
+    """
+    import torch
+    from torch import nn
+
+    from tlhelpers.settings import choose_device
+
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if batch_size < 1 or lr <= 0 or transferred_lr_factor < 0:
+        raise ValueError(f"batch_size and lr must be positive and transferred_lr_factor >= 0, got {batch_size}, "
+                         f"{lr}, {transferred_lr_factor}")
+    if len(images) != len(labels) or len(labels) == 0:
+        raise ValueError(f"need as many labels as images (and at least one): {len(images)} images, "
+                         f"{len(labels)} labels")
+    dev = torch.device(choose_device(device))
+    model.to(dev)
+    y = torch.as_tensor(np.asarray(labels), dtype=torch.long, device=dev)
+    frozen = frozen_prefix(model)
+    blocks = _blocks(model)
+    suffix = nn.Sequential(blocks[frozen:], model.head)
+    transferred = int(getattr(model, "transferred", 0))
+    slow = [p for block in blocks[frozen:transferred] for p in block.parameters() if p.requires_grad]
+    fast = [p for block in blocks[max(frozen, transferred):] for p in block.parameters() if p.requires_grad]
+    fast += [p for p in model.head.parameters() if p.requires_grad]
+    if not fast and not slow:
+        raise ValueError("the model has no trainable parameters: unfreeze the head at least")
+    groups = [{"params": fast, "lr": lr}] + ([{"params": slow, "lr": lr * transferred_lr_factor}] if slow else [])
+    # The fused implementation does the update of all parameters in one kernel: measured faster on CPU for our
+    # many small tensors (it exists on CPU and CUDA).
+    optimizer = torch.optim.Adam(groups, fused=True if dev.type in ("cpu", "cuda") else None)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
+    inputs = _prefix_outputs(model, frozen, images)
+    rng = np.random.default_rng(seed)
+    batch_size = min(int(batch_size), len(y))
+    order, position = rng.permutation(len(y)), 0
+    _train_mode(model, frozen)
+    for _ in range(int(steps)):
+        if position + batch_size > len(order):
+            order, position = rng.permutation(len(y)), 0
+        idx = torch.from_numpy(order[position:position + batch_size]).to(dev)
+        position += batch_size
+        loss = nn.functional.cross_entropy(suffix(inputs[idx]), y[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+    return model.eval()
+
+
+def predict(model: Any, images: Any, batch_size: int = 512) -> np.ndarray:
+    """Predicted class of each grey 0-255 image (eval mode, batched, on the model's device)."""
+    from torch import nn
+
+    model.eval()
+    frozen = frozen_prefix(model)
+    blocks = _blocks(model)
+    suffix = nn.Sequential(blocks[frozen:], model.head)
+    logits = _forward_in_batches(suffix, _prefix_outputs(model, frozen, images), batch_size)
+    return logits.argmax(1).cpu().numpy()
+
+
+def accuracy(model: Any, images: Any, labels: Any, batch_size: int = 512) -> float:
+    """Fraction of ``images`` that ``model`` classifies as ``labels``."""
+    labels = np.asarray(labels)
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    return float((predict(model, images, batch_size) == labels).mean())
+
+
+def embed(model: Any, images: Any, n_blocks: int | None = None, grid: int | None = None,
+          batch_size: int = 512) -> np.ndarray:
+    """Features of grey 0-255 ``images``: the output of the first ``n_blocks`` blocks (default: all), averaged
+    over a ``grid`` x ``grid`` layout (default: the head's) and flattened, float32 ``(n, channels * grid**2)``.
+    With the defaults these are exactly the features that a feature-extraction head sees."""
+    import torch
+    from torch.nn import functional as F
+
+    blocks = _blocks(model)
+    n_blocks = len(blocks) if n_blocks is None else n_blocks
+    if isinstance(n_blocks, bool) or not isinstance(n_blocks, (int, np.integer)) or not 1 <= n_blocks <= len(blocks):
+        raise ValueError(f"n_blocks must be an integer between 1 and {len(blocks)}, got {n_blocks!r}")
+    grid = _grid(model) if grid is None else int(grid)
+    model.eval()
+    x = to_tensor(images).to(_device_of(model)).contiguous(memory_format=torch.channels_last)
+    prefix = blocks[:n_blocks]
+    out = _forward_in_batches(lambda t: F.adaptive_avg_pool2d(prefix(t), grid).flatten(1), x, batch_size)
+    return out.cpu().numpy()
+
+
+# -------------------------------------------------------------------------------------- cached source model
+
+
+def source_model_path(images: Any, labels: Any, **settings: Any) -> Path:
+    """Where :func:`train_source_model` caches the model trained on these data with these settings."""
+    key = stable_key("strategy-source-cnn", settings, array_fingerprint(np.asarray(images)),
+                     array_fingerprint(np.asarray(labels)))
+    return cache_dir("models") / f"source-cnn-{key}.pt"
+
+
+def _load_checked_state(path: Path) -> Any:
+    import torch
+
+    check = path.with_name(path.name + ".sha256")
+    if not (path.is_file() and check.is_file()):
+        return None
+    if sha256_file(path) != check.read_text().strip():
+        path.unlink(missing_ok=True)
+        check.unlink(missing_ok=True)
+        return None
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def train_source_model(images: Any, labels: Any, num_classes: int, steps: int, batch_size: int = 64,
+                       lr: float = 3e-3, widths: Sequence[int] = DEFAULT_WIDTHS,
+                       pool_after: Sequence[int] = DEFAULT_POOL_AFTER, grid: int = DEFAULT_GRID, seed: int = 0,
+                       cache: bool = True, device: str | None = None) -> tuple[Any, bool]:
+    """Train the source CNN once and cache it; returns ``(model, from_cache)``.
+
+    The cache file (in the course cache's ``models/`` folder) is keyed by :func:`tlhelpers.cache.stable_key` of
+    every setting and of fingerprints of the training images and labels, written atomically with its SHA-256
+    beside it; a file whose checksum does not match is deleted and the model retrained. The model returned is
+    always the one *read back from the file*, so a run that trains and a run that reads the cache continue
+    with bit-identical weights.
+    """
+    import torch
+
+    settings = dict(num_classes=int(num_classes), steps=int(steps), batch_size=int(batch_size), lr=float(lr),
+                    widths=[int(w) for w in widths], pool_after=[int(p) for p in pool_after], grid=int(grid),
+                    seed=int(seed))
+    model = small_cnn(num_classes, widths, pool_after, grid, seed=seed)
+    path = source_model_path(images, labels, **settings) if cache else None
+    state = _load_checked_state(path) if path is not None else None
+    if state is not None:
+        model.load_state_dict(state)
+        return model.eval(), True
+    fit(model, images, labels, steps=steps, batch_size=batch_size, lr=lr, seed=seed, device=device)
+    model.cpu()
+    if path is None:
+        return model.eval(), False
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    with atomic_write(path) as handle:
+        handle.write(buffer.getvalue())
+    with atomic_write(path.with_name(path.name + ".sha256"), "w") as handle:
+        handle.write(sha256_file(path))
+    fresh = small_cnn(num_classes, widths, pool_after, grid, seed=seed)
+    fresh.load_state_dict(_load_checked_state(path))
+    return fresh.eval(), False
