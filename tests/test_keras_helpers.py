@@ -152,3 +152,28 @@ def test_extract_features_cache(base, private_cache, monkeypatch):
     path.write_bytes(b"\x93NUMPY garbage")
     third = tk.extract_features(base, images, batch_size=2)
     assert calls == [1, 1] and np.array_equal(first, third)
+
+
+def test_extract_features_traces_once_and_matches_predict(base):
+    # Batches of 3, 3 and 1: predict_on_batch would compile the network twice (3, then any size).
+    images = np.random.default_rng(1).integers(0, 256, (7, 64, 64, 3), dtype=np.uint8)
+    got = tk.extract_features(base, images, batch_size=3, cache=False)
+    function = tk._INFERENCE_FUNCTIONS[base][(64, 64, 3)]
+    assert function.experimental_get_tracing_count() == 1
+    want = np.concatenate([base.predict_on_batch(tk.preprocess_input(images[i:i + 3])) for i in range(0, 7, 3)])
+    assert np.array_equal(got, want), "the features must be bitwise those of predict_on_batch"
+    tk.extract_features(base, images, batch_size=5, cache=False)
+    assert function.experimental_get_tracing_count() == 1
+
+
+def test_inference_functions_do_not_keep_models_alive():
+    import gc
+    import weakref
+
+    small = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.GlobalAveragePooling2D()])
+    tk.extract_features(small, np.zeros((2, 32, 32, 3), np.uint8), cache=False)
+    assert small in tk._INFERENCE_FUNCTIONS
+    ref = weakref.ref(small)
+    del small
+    gc.collect()
+    assert ref() is None

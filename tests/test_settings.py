@@ -55,6 +55,19 @@ def test_choose_device():
         settings.choose_device("tpu")
 
 
+def test_setup_chooses_the_device_only_when_asked(tmp_path, monkeypatch):
+    # Checking for a GPU imports PyTorch (~2 s): a scikit-learn or Keras notebook that never reads run.device
+    # must not pay for it.
+    code = ("import sys; from tlhelpers import settings; run = settings.setup('smoke'); "
+            "imported = 'torch' in sys.modules; device = run.device; print(imported, device)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == "False" and out[1] in ("cuda", "mps", "cpu")
+    monkeypatch.chdir(tmp_path)
+    assert settings.setup(device="cpu").device == "cpu"
+    with pytest.raises(ValueError, match="unknown device"):
+        settings.setup(device="tpu")
+
+
 def test_metrics_are_written_atomically_and_fresh(tmp_path):
     path = tmp_path / "m.json"
     path.write_text(json.dumps({"metrics": {"stale": 1}}))

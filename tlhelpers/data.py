@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import os
 import shutil
-import urllib.request
 from pathlib import Path
 from typing import Iterable
 
@@ -154,8 +153,10 @@ def download_fashion_mnist(base_url: str = FASHION_MNIST_URL, dest: str | os.Pat
             except (ChecksumError, OSError, EOFError):
                 target.unlink()
         staging = folder / f".{name}.download"
+        from urllib.request import urlopen  # only here: ~20 ms to import, and most runs never download
+
         try:
-            with urllib.request.urlopen(base_url.rstrip("/") + "/" + name, timeout=60) as response, \
+            with urlopen(base_url.rstrip("/") + "/" + name, timeout=60) as response, \
                     atomic_write(staging) as out:
                 shutil.copyfileobj(response, out)
             try:

@@ -16,7 +16,6 @@ import json
 import math
 import os
 import urllib.parse
-import urllib.request
 import warnings
 from pathlib import Path
 from typing import Any, Sequence
@@ -99,8 +98,10 @@ def download_weights(url: str, sha256: str, dest: str | os.PathLike[str] | None 
             return target
         except ChecksumError:
             target.unlink()
+    from urllib.request import urlopen  # only here: ~20 ms to import, and most runs never download
+
     digest = hashlib.sha256()
-    with atomic_write(target) as out, urllib.request.urlopen(url) as response:  # noqa: S310 (URL chosen by caller)
+    with atomic_write(target) as out, urlopen(url) as response:  # noqa: S310 (URL chosen by caller)
         for chunk in iter(lambda: response.read(_CHUNK), b""):
             digest.update(chunk)
             out.write(chunk)

@@ -22,8 +22,9 @@ import torch at all. Importing this module imports Keras (and TensorFlow), not t
 from __future__ import annotations
 
 import hashlib
+import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import keras
 import numpy as np
@@ -343,17 +344,44 @@ def feature_cache_path(model: keras.Model, images: Any, preprocess: bool = True)
     return cache_dir("features") / f"keras-{key}.npy"
 
 
+#: model -> {image shape: inference function}; weak keys, so that a model that is gone takes its functions along.
+_INFERENCE_FUNCTIONS: "weakref.WeakKeyDictionary[keras.Model, dict[tuple[int, ...], Callable]]" = \
+    weakref.WeakKeyDictionary()
+
+
+def _inference_function(model: keras.Model, image_shape: tuple[int, ...]) -> Callable[[np.ndarray], Any]:
+    """``model(x, training=False)`` as one compiled graph for every batch size (TensorFlow backend).
+
+    ``model.predict_on_batch`` compiles its graph for the first batch's exact shape, then compiles it again
+    for a general shape as soon as a batch of another size comes (the last, partial batch): two traces of
+    the whole network per model (about a second each on a CPU). Declaring the batch axis as unknown up
+    front traces once; the features are bitwise the same (checked in tests/test_keras_helpers.py). Other
+    backends use ``predict_on_batch``.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return model.predict_on_batch
+    functions = _INFERENCE_FUNCTIONS.setdefault(model, {})
+    if image_shape not in functions:
+        import tensorflow as tf
+
+        ref = weakref.ref(model)  # the function must not keep the model alive (it is the dictionary's key)
+        spec = tf.TensorSpec((None, *image_shape), tf.float32)
+        functions[image_shape] = tf.function(lambda x: ref()(x, training=False), input_signature=[spec])
+    return functions[image_shape]
+
+
 def _predict_batches(model: keras.Model, arr: np.ndarray, batch_size: int, preprocess: bool,
                      progress: bool) -> np.ndarray:
     starts = range(0, len(arr), batch_size)
     if progress:
         from tqdm.auto import tqdm
         starts = tqdm(starts, desc="features", unit="batch")
+    predict = _inference_function(model, tuple(int(d) for d in arr.shape[1:]))
     outputs = []
     for start in starts:
         batch = arr[start:start + batch_size]
         x = preprocess_input(batch) if preprocess else batch.astype(np.float32)
-        outputs.append(np.asarray(model.predict_on_batch(x), dtype=np.float32))
+        outputs.append(np.asarray(keras.ops.convert_to_numpy(predict(x)), dtype=np.float32))
     return np.concatenate(outputs) if outputs else np.zeros((0,), np.float32)
 
 

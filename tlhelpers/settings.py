@@ -6,8 +6,9 @@ cell calls :func:`setup`, which resolves them with the environment:
 * ``TLHELPERS_PROFILE`` overrides the profile for tools that cannot inject parameters (nbval, nbgrader);
 * ``TLHELPERS_METRICS`` names the metrics JSON file when no ``metrics_path`` parameter was given.
 
-Frameworks are seeded only if they are already imported, so a scikit-learn notebook never pays for importing
-TensorFlow or PyTorch.
+Frameworks are seeded only if they are already imported, and the compute device is chosen only when
+``run.device`` is first read (that imports PyTorch), so a notebook imports only the frameworks it uses: a
+scikit-learn or Keras notebook never pays for PyTorch (about 2 s and a few hundred MB per kernel).
 """
 
 from __future__ import annotations
@@ -121,13 +122,24 @@ def choose_device(prefer: str | None = None) -> str:
 
 @dataclass
 class RunSettings:
-    """What a notebook runs with; returned by :func:`setup`."""
+    """What a notebook runs with; returned by :func:`setup`.
+
+    ``device`` is chosen on first use (see :func:`choose_device`), from ``requested_device`` if one was given.
+    """
 
     profile: str
     seed: int
     metrics_path: Path | None
-    device: str
+    requested_device: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    _device: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def device(self) -> str:
+        """``"cuda"``, ``"mps"`` or ``"cpu"``; checking for a GPU imports PyTorch, so it waits until asked."""
+        if self._device is None:
+            self._device = choose_device(self.requested_device)
+        return self._device
 
     def pick(self, sizes: Mapping[str, Any]) -> Any:
         """The entry of ``sizes`` for this run's profile (see :func:`pick`)."""
@@ -143,19 +155,22 @@ _current: RunSettings | None = None
 
 def setup(profile: str = "ci", seed: int = 0, metrics_path: str | os.PathLike[str] | None = None,
           device: str | None = None) -> RunSettings:
-    """Resolve the profile, seed everything, choose the device and remember where metrics go.
+    """Resolve the profile, seed everything and remember where metrics go and which device to use.
 
-    Call it once near the top of a notebook with the papermill parameters.
+    Call it once near the top of a notebook with the papermill parameters. ``device`` forces a device (checked
+    here); otherwise ``run.device`` picks one when first read.
     """
     global _current
     resolved = resolve_profile(profile)
+    if device is not None:
+        choose_device(device)  # validate now: a typo should fail at setup, not at first use
     seed_everything(seed)
     path = metrics_path or os.environ.get(METRICS_ENV) or None
     _current = RunSettings(
         profile=resolved,
         seed=seed,
         metrics_path=Path(path) if path else None,
-        device=choose_device(device),
+        requested_device=device,
     )
     if _current.metrics_path is not None:
         # Start a fresh file so that metrics of an earlier run never mix with this one's.
