@@ -49,7 +49,9 @@ def test_workflows_are_valid(repo_root):
     runs = " ".join(s.get("run", "") for s in job["steps"])
     assert "make course PROFILE=full" in runs
     uploads = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")]
-    assert uploads and "build/metrics/" in uploads[0]["with"]["path"]
+    assert uploads and all(f in uploads[0]["with"]["path"] for f in
+                           ("build/metrics/", "build/executed/", "build/report.html", "build/report_files/"))
+    assert "list_physical_devices('GPU')" in runs and "torch.cuda.is_available()" in runs
     # `on:` parses as True in YAML 1.1; both workflows must have triggers.
     assert cpu.get(True) or cpu.get("on")
     assert gpu.get(True) or gpu.get("on")

@@ -1,4 +1,5 @@
-"""Same seed, same metrics; another seed moves them only within a stated band (CPU, smoke profile)."""
+"""Same seed, same metrics; another seed moves them only within a stated band (CPU, smoke profile): a
+scikit-learn notebook (01) and a PyTorch one that trains networks and caches features (02)."""
 
 import json
 
@@ -12,11 +13,17 @@ pytestmark = pytest.mark.slow
 # a scikit-learn notebook: on one CPU thread its results are bit-for-bit repeatable. The bands are about three
 # binomial standard deviations of a difference of two accuracies at the smoke profile's test sizes (500 test
 # images; 150 per shifted target set), and for the Spearman correlation over its 8 shift/strength points.
+# Assignment 02 (PyTorch) trains networks and extracts features (the second run reads them from the cache): the
+# seed draws the 10 labelled images per class, the heads' initial weights and the batch order. Its bands are
+# 3 * sqrt(2) standard deviations of each metric over seeds 0-5, measured on this notebook in smoke (SD: transfer
+# 0.021, pixels 0.031, early block 0.030, scratch CNN 0.061: ten gradient steps in smoke, hence its wide band).
+BANDS_02 = {"transfer_acc_10": 0.10, "pixels_acc_10": 0.15, "early_block_acc_10": 0.15, "scratch_acc_10": 0.30}
 CASES = {
     "01_domains_and_tasks/domains_and_tasks": {
         "source_accuracy": 0.08, "clean_target_accuracy": 0.15, "coarse_mapped_accuracy": 0.08,
         "spearman_mmd_vs_drop": 0.5,
     },
+    "02_feature_extraction/feature_extraction_pytorch": BANDS_02,
 }
 SAME_SEED_TOLERANCE = 1e-9
 
@@ -36,4 +43,5 @@ def test_same_seed_same_metrics_other_seed_within_band(name, tmp_path):
         a, b, c = first["metrics"][metric], again["metrics"][metric], other["metrics"][metric]
         assert abs(a - b) <= SAME_SEED_TOLERANCE, f"{metric}: {a} then {b} with the same seed"
         assert abs(a - c) <= band, f"{metric}: seed 0 gives {a}, seed 1 gives {c}, more than {band} apart"
-    assert first["metrics"] != other["metrics"], "a different seed changed nothing: is the seed used?"
+    moved = [m for m in CASES[name] if first["metrics"][m] != other["metrics"][m]]
+    assert moved, "a different seed changed none of the compared metrics: is the seed used?"

@@ -111,14 +111,15 @@ def undeclared_parameters(notebook: str | os.PathLike[str], parameters: Iterable
     papermill silently accepts such parameters (they would change nothing), so the course refuses them. Also
     raises ``ValueError`` when the notebook has no ``parameters`` cell or more than one.
     """
-    import nbformat
-    import papermill
+    # What papermill.inspect_notebook does, on the one copy of the notebook read here (it would read it again).
+    from papermill.inspection import _infer_parameters
+    from papermill.iorw import load_notebook_node
 
-    nb = nbformat.read(notebook, as_version=4)
+    nb = load_notebook_node(str(notebook))  # nbformat's reader, plus the empty tags papermill's inspection expects
     tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(tagged) != 1:
         raise ValueError(f"{notebook} must have exactly one cell tagged 'parameters', found {len(tagged)}")
-    declared = set(papermill.inspect_notebook(str(notebook)))
+    declared = {p.name for p in _infer_parameters(nb)}
     return sorted(set(parameters) - declared)
 
 
