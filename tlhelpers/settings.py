@@ -124,21 +124,20 @@ def choose_device(prefer: str | None = None) -> str:
 class RunSettings:
     """What a notebook runs with; returned by :func:`setup`.
 
-    ``device`` is chosen on first use (see :func:`choose_device`), from ``requested_device`` if one was given.
+    ``device`` is the one :func:`setup` was given, else chosen on first use (see :func:`choose_device`).
     """
 
     profile: str
     seed: int
     metrics_path: Path | None
-    requested_device: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
-    _device: str | None = field(default=None, init=False, repr=False, compare=False)
+    _device: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def device(self) -> str:
         """``"cuda"``, ``"mps"`` or ``"cpu"``; checking for a GPU imports PyTorch, so it waits until asked."""
         if self._device is None:
-            self._device = choose_device(self.requested_device)
+            self._device = choose_device()
         return self._device
 
     def pick(self, sizes: Mapping[str, Any]) -> Any:
@@ -162,15 +161,13 @@ def setup(profile: str = "ci", seed: int = 0, metrics_path: str | os.PathLike[st
     """
     global _current
     resolved = resolve_profile(profile)
-    if device is not None:
-        choose_device(device)  # validate now: a typo should fail at setup, not at first use
     seed_everything(seed)
     path = metrics_path or os.environ.get(METRICS_ENV) or None
     _current = RunSettings(
         profile=resolved,
         seed=seed,
         metrics_path=Path(path) if path else None,
-        requested_device=device,
+        _device=None if device is None else choose_device(device),  # a typo fails here, not at first use
     )
     if _current.metrics_path is not None:
         # Start a fresh file so that metrics of an earlier run never mix with this one's.
