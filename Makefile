@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
 
-.PHONY: setup assets course reference test test-fast lab release collect autograde feedback export clean
+.PHONY: setup assets grading-setup test-setup course reference test test-fast lab release collect autograde feedback export clean
 
 setup: $(VENV)/.installed assets
 
@@ -32,8 +32,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[all]"
 	touch $@
 
+# Debian packages: `course` for every student, `grading` adds the sandbox, `tests` the test-only servers. As root
+# they are apt-get installed; otherwise the command stops and prints the exact sudo command.
 assets: $(VENV)/.installed
-	$(PY) -m tlhelpers.assets --install
+	$(PY) -m tlhelpers.assets --install --for course
+
+grading-setup: setup
+	$(PY) -m tlhelpers.assets --install --for grading
+
+test-setup: setup
+	$(PY) -m tlhelpers.assets --install --for tests
 
 course: setup
 	$(PY) -m tlhelpers.course run --profile $(PROFILE) $(if $(WORKERS),--workers $(WORKERS))
@@ -42,10 +50,10 @@ course: setup
 reference: setup
 	$(PY) -m tlhelpers.course reference $(if $(ONLY),--only $(ONLY))
 
-test: setup
+test: test-setup
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
-test-fast: setup
+test-fast: test-setup
 	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 # nbgrader's Assignments panel and Validate button find nbgrader_config.py via JUPYTER_CONFIG_PATH; LAB_ARGS adds flags
@@ -65,7 +73,7 @@ collect: setup
 	@test -n "$(ASSIGNMENT)" -a -n "$(FROM)" || { echo "usage: make collect ASSIGNMENT=<name> FROM=<folder or zip>"; exit 2; }
 	$(PY) -m tlhelpers.grading collect "$(ASSIGNMENT)" "$(FROM)"
 
-autograde: setup
+autograde: grading-setup
 	mkdir -p build
 	for a in $(or $(ASSIGNMENT),$(ASSIGNMENTS)); do \
 	  test -d "build/submitted" || { echo "nothing collected yet: make collect ASSIGNMENT=... FROM=..."; exit 2; }; \

