@@ -27,7 +27,7 @@ import yaml
 from tlhelpers.settings import PROFILE_ENV, PROFILES
 
 __all__ = ["NotebookSpec", "RunResult", "REPO_ROOT", "load_registry", "check_thresholds", "undeclared_parameters",
-           "run_notebook", "run_course", "format_table", "main"]
+           "failed_claims_detail", "run_notebook", "run_course", "format_table", "main"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = REPO_ROOT / "tests" / "notebooks.yaml"
@@ -61,7 +61,7 @@ class RunResult:
     notebook: str
     profile: str
     seconds: float
-    status: str                  # "ok", "error", "dead kernel", "timeout", "thresholds", "parameters"
+    status: str                  # "ok", "error", "claim failed", "dead kernel", "timeout", "thresholds", "parameters"
     detail: str = ""
     output: str = ""
     metrics_path: str = ""
@@ -167,12 +167,25 @@ def run_notebook(spec: NotebookSpec, profile: str, build_dir: Path, root: Path =
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
         status = "dead kernel" if ("DeadKernelError" in output or "Kernel died" in output) else "error"
+        failed = failed_claims_detail(metrics)
+        if status == "error" and failed:
+            return RunResult(spec.name, profile, seconds, "claim failed", failed, output, str(metrics))
         return RunResult(spec.name, profile, seconds, status, _last_lines(output), output, str(metrics))
     recorded = json.loads(metrics.read_text())["metrics"] if metrics.exists() else {}
     failures = check_thresholds(recorded, spec.thresholds.get(profile, {}))
     if failures:
         return RunResult(spec.name, profile, seconds, "thresholds", "; ".join(failures), output, str(metrics))
     return RunResult(spec.name, profile, seconds, "ok", "", output, str(metrics))
+
+
+def failed_claims_detail(metrics_path: Path) -> str:
+    """One line per enforced claim recorded as not holding in a run's metrics file; empty when there is none."""
+    from tlhelpers.claims import failed_claims
+
+    if not metrics_path.is_file():
+        return ""
+    failed = failed_claims(json.loads(metrics_path.read_text())["metrics"])
+    return "\n".join(f"claim {name!r} does not hold: {entry.get('text', '')}" for name, entry in failed.items())
 
 
 def format_table(results: list[RunResult]) -> str:
