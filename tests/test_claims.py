@@ -20,7 +20,7 @@ def ci_run(tmp_path, monkeypatch):
 def test_claim_that_holds_is_printed_and_recorded(ci_run, capsys):
     assert claims.claim("a_beats_b", "A beats B", 0.9 > 0.8, {"a": 0.9, "b": 0.8}) is True
     out = capsys.readouterr().out
-    assert "Claim [a_beats_b] HOLDS: A beats B" in out and "a=0.9, b=0.8" in out
+    assert "Claim [a_beats_b] HOLDS: A beats B" in out and "evidence: a=0.9; b=0.8" in out
     saved = json.loads(ci_run.metrics_path.read_text())["metrics"]["claims"]
     assert saved == {"a_beats_b": {"text": "A beats B", "held": True, "enforced": True,
                                    "evidence": {"a": 0.9, "b": 0.8}}}
@@ -48,13 +48,14 @@ def test_smoke_records_but_does_not_enforce(tmp_path, monkeypatch, capsys):
     assert list(claims.failed_claims(metrics, enforced_only=False)) == ["tiny"]
 
 
-def test_several_claims_accumulate_and_a_rerun_replaces(ci_run):
+def test_several_claims_accumulate_and_a_rerun_replaces(ci_run, capsys):
     claims.claim("one", "first", True)
-    claims.claim("two", "second", True, claims.wilson_interval(8, 10, show=False))
+    claims.claim("two", "second", True, {"acc": claims.wilson_interval(8, 10, show=False)})
+    assert "evidence: acc: 0.8000, 95% CI [0.4902, 0.9433] (n = 10)" in capsys.readouterr().out
     claims.claim("one", "first, restated", True)  # re-running a cell in Jupyter
     saved = settings.load_metrics(ci_run.metrics_path)["claims"]
     assert list(saved) == ["one", "two"] and saved["one"]["text"] == "first, restated"
-    assert saved["two"]["evidence"]["n"] == 10
+    assert saved["two"]["evidence"]["acc"]["n"] == 10
 
 
 def test_claim_rejects_bad_input(ci_run):

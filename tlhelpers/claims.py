@@ -71,6 +71,18 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _shown_evidence(evidence: Any) -> str:
+    """The evidence as printed in the notebook: statistics results in their own words, numbers rounded."""
+    if evidence is None:
+        return ""
+    if isinstance(evidence, str):
+        return evidence
+    if dataclasses.is_dataclass(evidence) and not isinstance(evidence, type):
+        return str(evidence)
+    return "; ".join(f"{k}: {v}" if dataclasses.is_dataclass(v) and not isinstance(v, type) else f"{k}={_fmt(v)}"
+                     for k, v in evidence.items())
+
+
 def format_evidence(evidence: Mapping[str, Any]) -> str:
     """``name=value, ...`` with numbers rounded for reading (the metrics JSON keeps them exact)."""
     return ", ".join(f"{k}={_fmt(v)}" for k, v in evidence.items())
@@ -112,7 +124,7 @@ def claim(name: str, text: str, holds: bool, evidence: Any = None, settings: Any
     verdict = "HOLDS" if held else ("DOES NOT HOLD" if enforced else f"does not hold (not enforced in {run.profile})")
     print(f"Claim [{name}] {verdict}: {text}")
     if facts:
-        print(f"  evidence: {format_evidence(facts)}")
+        print(f"  evidence: {_shown_evidence(evidence)}")
     if not held and enforced:
         raise ClaimFailed(f"claim {name!r} does not hold: {text} (evidence: {format_evidence(facts) or 'none'}). "
                           "The notebook's numbers do not support what its text says: if you changed an exercise "
