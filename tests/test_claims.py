@@ -23,7 +23,7 @@ def test_claim_that_holds_is_printed_and_recorded(ci_run, capsys):
     assert "Claim [a_beats_b] HOLDS: A beats B" in out and "evidence: a=0.9; b=0.8" in out
     saved = json.loads(ci_run.metrics_path.read_text())["metrics"]["claims"]
     assert saved == {"a_beats_b": {"text": "A beats B", "held": True, "enforced": True,
-                                   "evidence": {"a": 0.9, "b": 0.8}}}
+                                   "evidence": {"a": 0.9, "b": 0.8}, "order": 0}}
 
 
 def test_claim_that_fails_raises_in_ci_and_full_and_is_recorded_first(ci_run, capsys):
@@ -53,8 +53,11 @@ def test_several_claims_accumulate_and_a_rerun_replaces(ci_run, capsys):
     claims.claim("two", "second", True, {"acc": claims.wilson_interval(8, 10, show=False)})
     assert "evidence: acc: 0.8000, 95% CI [0.4902, 0.9433] (n = 10)" in capsys.readouterr().out
     claims.claim("one", "first, restated", True)  # re-running a cell in Jupyter
-    saved = settings.load_metrics(ci_run.metrics_path)["claims"]
-    assert list(saved) == ["one", "two"] and saved["one"]["text"] == "first, restated"
+    claims.claim("a_last", "third, sorted first by name in the file", True)
+    metrics = settings.load_metrics(ci_run.metrics_path)
+    saved = claims.recorded_claims(metrics)
+    assert list(saved) == ["one", "two", "a_last"] and saved["one"]["text"] == "first, restated"
+    assert list(metrics["claims"]) == ["a_last", "one", "two"]    # the JSON file sorts its keys
     assert saved["two"]["evidence"]["acc"]["n"] == 10
 
 

@@ -8,7 +8,7 @@ harm" or "the mapped model is as good as the retrained one" is written as::
                  evidence={"spearman": rho.statistic, "p": rho.p_value, "targets": 12})
 
 :func:`claim` prints the claim with its evidence, records it in the run's metrics (the ``"claims"`` entry of the
-metrics JSON: name -> text, held, enforced, evidence), and raises :class:`ClaimFailed` when it does not hold in
+metrics JSON: name -> text, held, enforced, evidence, order), and raises :class:`ClaimFailed` when it does not hold in
 the ``ci`` and ``full`` profiles, which fails the papermill run, nbval and the course command.
 
 A claim about a *difference* must rest on a comparison that can fail. The helpers below give the numbers for
@@ -96,7 +96,7 @@ def claim(name: str, text: str, holds: bool, evidence: Any = None, settings: Any
     test used (a mapping, a result of the helpers below, or a string). Returns ``holds``.
 
     The claim is recorded under ``"claims"`` in the metrics of the current run (see
-    :func:`tlhelpers.settings.setup`) as ``{"text", "held", "enforced", "evidence"}``.
+    :func:`tlhelpers.settings.setup`) as ``{"text", "held", "enforced", "evidence", "order"}``.
 
     In the ``ci`` and ``full`` profiles a claim that does not hold raises :class:`ClaimFailed`. In ``smoke`` it is
     only recorded and printed as "not enforced in smoke": smoke runs shrink every sample to a few hundred examples
@@ -116,8 +116,10 @@ def claim(name: str, text: str, holds: bool, evidence: Any = None, settings: Any
     facts = _evidence_dict(evidence)
     run = settings or settings_module._current or settings_module.setup()
     enforced = run.profile in ENFORCED_PROFILES
-    entry = {"text": text, "held": held, "enforced": enforced, "evidence": facts}
     recorded = dict(run.metrics.get("claims", {}))
+    # The metrics file sorts its keys; "order" keeps the notebook's order (a re-run cell keeps its place).
+    order = recorded[name]["order"] if name in recorded else len(recorded)
+    entry = {"text": text, "held": held, "enforced": enforced, "evidence": facts, "order": order}
     recorded[name] = entry
     settings_module.record_metric("claims", recorded, settings=run)
 
@@ -133,9 +135,11 @@ def claim(name: str, text: str, holds: bool, evidence: Any = None, settings: Any
 
 
 def recorded_claims(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The claims recorded in a metrics mapping (``load_metrics(path)``), name -> entry; empty if none."""
+    """The claims recorded in a metrics mapping (``load_metrics(path)``), name -> entry, in the notebook's order."""
     found = metrics.get("claims", {})
-    return dict(found) if isinstance(found, Mapping) else {}
+    if not isinstance(found, Mapping):
+        return {}
+    return dict(sorted(found.items(), key=lambda item: item[1].get("order", 0) if isinstance(item[1], Mapping) else 0))
 
 
 def failed_claims(metrics: Mapping[str, Any], enforced_only: bool = True) -> dict[str, dict[str, Any]]:
