@@ -99,9 +99,10 @@ def claim(name: str, text: str, holds: bool, evidence: Any = None, settings: Any
     :func:`tlhelpers.settings.setup`) as ``{"text", "held", "enforced", "evidence", "order"}``.
 
     In the ``ci`` and ``full`` profiles a claim that does not hold raises :class:`ClaimFailed`. In ``smoke`` it is
-    only recorded and printed as "not enforced in smoke": smoke runs shrink every sample to a few hundred examples
-    (and the seeds' spread is not averaged away), so differences that ``ci`` establishes with confidence intervals
-    are often not significant there; smoke proves that the code runs, not what the numbers say.
+    only recorded and printed as "not enforced in smoke": smoke shrinks every sample to tens or hundreds of examples
+    and trains for a few steps, so differences that ``ci`` establishes with confidence intervals are often not
+    significant there, and a claim must not fail where its data cannot decide it. Smoke proves that the code runs
+    (it is also the profile the grader runs submissions in), not what the numbers say.
     """
     from tlhelpers import settings as settings_module
 
