@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tlhelpers import course  # noqa: E402
+from tlhelpers.layout import CourseLayout  # noqa: E402
 
 HEAVY = ("torch", "tensorflow", "keras", "matplotlib", "transformers", "gensim", "sklearn")
 IMPORT_SETS = {
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"course {t.label} {workers} workers: {courses[(t.label, workers)]}", flush=True)
 
     text = report(trees, results, imports, courses, cache_mb, args)
-    out = ROOT / "build" / "benchmarks"
+    out = CourseLayout(ROOT).benchmarks()
     out.mkdir(parents=True, exist_ok=True)
     (out / "course_speed.md").write_text(text + "\n")
     (out / "course_speed.json").write_text(json.dumps(

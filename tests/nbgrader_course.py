@@ -10,6 +10,8 @@ from pathlib import Path
 
 import nbformat
 
+from tlhelpers.layout import CourseLayout
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NBGRADER = [sys.executable, "-m", "nbgrader"]
 
@@ -41,7 +43,7 @@ def make_course(where: Path, only: list[str] | None = None) -> Path:
     for assignment in only or assignments():
         shutil.copytree(REPO_ROOT / "solutions" / assignment, course / "solutions" / assignment,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    (course / "build").mkdir()
+    CourseLayout(course).build.mkdir()
     for assignment in assignments(course):
         nbgrader(course, "generate_assignment", assignment, "--force")
     return course

@@ -7,6 +7,7 @@ import nbformat
 import pytest
 
 from tlhelpers import course
+from tlhelpers.layout import CourseLayout
 
 PARAMS = 'profile = "ci"\nseed = 0\nmetrics_path = None\n'
 BODY = textwrap.dedent("""
@@ -57,7 +58,8 @@ def course_dir(tmp_path):
 def test_run_course_keeps_going_and_reports(course_dir, monkeypatch):
     root, registry = course_dir
     monkeypatch.setenv("TLHELPERS_PROFILE", "full")  # must not override the injected profile
-    build = root / "build"
+    layout = CourseLayout(root)
+    build = layout.build
     results = course.run_course("smoke", workers=2, build_dir=build, registry=registry, root=root)
     status = {r.notebook: r.status for r in results}
     assert status == {"a1/good": "ok", "a1/broken": "error", "a2/strict": "thresholds", "a2/dies": "dead kernel"}
@@ -66,16 +68,16 @@ def test_run_course_keeps_going_and_reports(course_dir, monkeypatch):
     strict = next(r for r in results if r.notebook == "a2/strict")
     assert "accuracy = 0.9 is below the minimum 0.95" in strict.detail
     assert "'missing_metric' was not recorded" in strict.detail
-    metrics = json.loads((build / "metrics" / "a1__good.json").read_text())
+    metrics = json.loads(layout.metrics("a1", "good").read_text())
     assert metrics["profile"] == "smoke" and metrics["metrics"]["n"] == 1
-    assert (build / "executed" / "a1" / "good.ipynb").is_file()
-    table = (build / "course-smoke.md").read_text()
+    assert layout.executed("a1", "good").is_file()
+    table = layout.course_table("smoke").read_text()
     assert "| a1/good | smoke |" in table and "1/4 ok" in table
-    saved = json.loads((build / "course-smoke.json").read_text())
+    saved = json.loads(layout.course_table("smoke", ".json").read_text())
     assert [r["status"] for r in saved] == ["ok", "error", "thresholds", "dead kernel"]
-    report = (build / "report.md").read_text()
+    report = layout.report(".md").read_text()
     assert "## a2/strict" in report and "| accuracy | 0.9 | min 0.95 |" in report
-    assert "ZeroDivisionError" in (build / "report.html").read_text()
+    assert "ZeroDivisionError" in layout.report(".html").read_text()
 
 
 def test_undeclared_parameters_are_refused(tmp_path):
@@ -85,7 +87,7 @@ def test_undeclared_parameters_are_refused(tmp_path):
     assert course.undeclared_parameters(nb, ["profile", "n_epochs"]) == ["n_epochs"]
     spec = course.NotebookSpec(path=nb.relative_to(tmp_path), timeouts={"smoke": 9, "ci": 9, "full": 9},
                                parameters={"smoke": {"n_epochs": 3}})
-    result = course.run_notebook(spec, "smoke", tmp_path / "build", root=tmp_path)
+    result = course.run_notebook(spec, "smoke", CourseLayout(tmp_path).build, root=tmp_path)
     assert result.status == "parameters" and "n_epochs" in result.detail
 
 

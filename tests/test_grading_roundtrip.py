@@ -16,6 +16,8 @@ import yaml
 
 from nbgrader_course import REPO_ROOT, assignments, make_course
 
+from tlhelpers.layout import CourseLayout
+
 pytestmark = pytest.mark.slow
 ASSIGNMENTS = assignments()
 
@@ -51,7 +53,7 @@ def _replace_answer(nb, grade_id: str, source: str):
 
 
 def _submit(course: Path, student: str, assignment: str, name: str, nb) -> None:
-    folder = course / "build" / "submitted" / student / assignment
+    folder = CourseLayout(course).submitted(student, assignment)
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, folder / name)
 

@@ -24,12 +24,12 @@ from typing import Any, Iterable
 
 import yaml
 
+from tlhelpers.layout import REPO_ROOT, CourseLayout
 from tlhelpers.settings import PROFILE_ENV, PROFILES
 
 __all__ = ["NotebookSpec", "RunResult", "REPO_ROOT", "load_registry", "check_thresholds", "undeclared_parameters",
            "run_notebook", "run_course", "format_table", "main"]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = REPO_ROOT / "tests" / "notebooks.yaml"
 
 
@@ -137,8 +137,8 @@ def run_notebook(spec: NotebookSpec, profile: str, build_dir: Path, root: Path =
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
     source = root / spec.path
-    executed = build_dir / "executed" / spec.path.parent.name / spec.path.name
-    metrics = build_dir / "metrics" / f"{spec.assignment}__{spec.path.stem}.json"
+    executed = CourseLayout(root, build_dir).executed(spec.assignment, spec.path.stem)
+    metrics = CourseLayout(root, build_dir).metrics(spec.assignment, spec.path.stem)
     executed.parent.mkdir(parents=True, exist_ok=True)
     metrics.parent.mkdir(parents=True, exist_ok=True)
     if metrics.exists():
@@ -187,7 +187,7 @@ def format_table(results: list[RunResult]) -> str:
 
 
 def run_course(profile: str = "ci", only: Iterable[str] | None = None, workers: int | None = None,
-               build_dir: str | os.PathLike[str] = REPO_ROOT / "build",
+               build_dir: str | os.PathLike[str] | None = None,
                registry: str | os.PathLike[str] = REGISTRY, root: Path = REPO_ROOT,
                extra_env: dict[str, str] | None = None) -> list[RunResult]:
     """Run the registered notebooks (optionally only those whose name contains one of ``only``).
@@ -203,14 +203,14 @@ def run_course(profile: str = "ci", only: Iterable[str] | None = None, workers: 
         specs = [s for s in specs if any(o in s.name for o in only)]
         if not specs:
             raise ValueError(f"no notebook matches {list(only)}")
-    out = Path(build_dir)
+    out = CourseLayout(root, build_dir).build
     out.mkdir(parents=True, exist_ok=True)
     workers = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(pool.map(lambda s: run_notebook(s, profile, out, root, extra_env), specs))
     table = format_table(results)
-    (out / f"course-{profile}.md").write_text(table + "\n")
-    (out / f"course-{profile}.json").write_text(
+    CourseLayout(root, out).course_table(profile).write_text(table + "\n")
+    CourseLayout(root, out).course_table(profile, ".json").write_text(
         json.dumps([{k: v for k, v in asdict(r).items() if k != "output"} for r in results], indent=2))
     write_report(results, specs, out, workers=workers)
     return results
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--profile", default="ci", choices=PROFILES)
     run.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     run.add_argument("--workers", type=int, default=None, help="notebooks run at the same time (default: cores)")
-    run.add_argument("--build-dir", default=str(REPO_ROOT / "build"))
+    run.add_argument("--build-dir", default=str(CourseLayout().build))
     ref = sub.add_parser("reference", help="re-execute solution notebooks in place (ci profile) as reference outputs")
     ref.add_argument("--only", nargs="*", help="only notebooks whose name contains one of these")
     args = parser.parse_args(argv)
@@ -268,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         if r.status != "ok":
             print(f"\n--- {r.notebook}: {r.status}\n{r.detail}\n", file=sys.stderr)
     print(format_table(results))
-    print(f"\nSaved {Path(args.build_dir) / f'course-{args.profile}.md'} and the report "
-          f"{Path(args.build_dir) / 'report.html'}")
+    print(f"\nSaved {CourseLayout(build=args.build_dir).course_table(args.profile)} and the report "
+          f"{CourseLayout(build=args.build_dir).report('.html')}")
     return 0 if all(r.status == "ok" for r in results) else 1
 
 
