@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from tlhelpers.layout import CourseLayout
 
-if TYPE_CHECKING:  # only for type hints; course imports this module lazily
-    from tlhelpers.course import NotebookSpec, RunResult
+if TYPE_CHECKING:  # only for type hints
+    from tlhelpers.registry import NotebookSpec, RunResult
 
 __all__ = ["extract_figures", "write_report"]
 
@@ -83,7 +83,8 @@ def write_report(results: list[RunResult], specs: list[NotebookSpec], build_dir:
     body.append("</table>")
     for r in results:
         spec = by_name[r.notebook]
-        executed = CourseLayout(build=build_dir).executed(spec.assignment, spec.path.stem)
+        executed = Path(r.executed_path) if r.executed_path else CourseLayout(build=build_dir).executed(
+            spec.assignment, spec.stem)
         figures = extract_figures(executed, files, f"{spec.assignment}__{spec.path.stem}")
         metrics = _key_metrics(spec, r.profile, r.metrics_path)
         md += ["", f"## {r.notebook}", "", f"{r.status}, {r.seconds:.1f} s."]

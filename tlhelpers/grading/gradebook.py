@@ -10,7 +10,6 @@ from pathlib import Path
 
 from tlhelpers.grading.scoring import NotebookResult
 from tlhelpers.layout import COURSE_ID, CourseLayout
-from tlhelpers.layout import GRADEBOOK_URL_VARIABLE as URL_VARIABLE
 
 
 def gradebook_url(course: Path) -> str:
