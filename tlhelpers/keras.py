@@ -34,8 +34,8 @@ from tlhelpers import imagenet
 from tlhelpers._efficientnet_spec import (BLOCKS, BN_EPSILON, BN_MOMENTUM_KERAS, DROPOUT, HEAD_CHANNELS,
                                           MEAN_RGB, NUM_CLASSES, PREPROCESSING, STD_RGB, STEM_CHANNELS,
                                           BlockSpec, checkpoint_layers)
-from tlhelpers.cache import (array_fingerprint, atomic_write, cache_dir, load_checked_array, save_checked_array,
-                             sha256_file, stable_key)
+from tlhelpers.cache import (array_fingerprint, cache_dir, load_checked_array, read_checked, save_checked_array,
+                             stable_key, write_checked)
 
 __all__ = [
     "EfficientNetLite0",
@@ -168,14 +168,9 @@ def imagenet_weights() -> dict[str, list[np.ndarray]]:
     ``torch``) and written to the cache atomically.
     """
     path = _weights_cache_file()
-    check = path.with_name(path.name + ".sha256")
-    if path.is_file() and check.is_file() and sha256_file(path) == check.read_text().strip():
-        with np.load(path, allow_pickle=False) as data:
-            out: dict[str, list[np.ndarray]] = {}
-            for key in data.files:
-                layer, index = key.rsplit("/", 1)
-                out.setdefault(layer, []).append((int(index), data[key]))  # type: ignore[arg-type]
-        return {k: [a for _, a in sorted(v, key=lambda t: t[0])] for k, v in out.items()}  # type: ignore
+    cached = read_checked(path, _read_weights_file)
+    if cached is not None:
+        return cached
     try:
         import torch  # noqa: F401
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -184,11 +179,17 @@ def imagenet_weights() -> dict[str, list[np.ndarray]]:
             "state dict). Install it with:  pip install torch   (or pip install -e '.[keras]')") from err
     arrays = _convert_state_dict(imagenet.weights_path(verify=True))
     flat = {f"{layer}/{i}": a for layer, arrs in arrays.items() for i, a in enumerate(arrs)}
-    with atomic_write(path) as handle:
-        np.savez(handle, **flat)
-    with atomic_write(check, "w") as handle:
-        handle.write(sha256_file(path))
+    write_checked(path, lambda handle: np.savez(handle, **flat))
     return arrays
+
+
+def _read_weights_file(path: Path) -> dict[str, list[np.ndarray]]:
+    with np.load(path, allow_pickle=False) as data:
+        out: dict[str, list[tuple[int, np.ndarray]]] = {}
+        for key in data.files:
+            layer, index = key.rsplit("/", 1)
+            out.setdefault(layer, []).append((int(index), data[key]))
+    return {k: [a for _, a in sorted(v, key=lambda t: t[0])] for k, v in out.items()}
 
 
 # ------------------------------------------------------------------------------------------- inputs/outputs

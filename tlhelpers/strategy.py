@@ -27,7 +27,7 @@ from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from tlhelpers.cache import array_fingerprint, atomic_write, cache_dir, sha256_file, stable_key
+from tlhelpers.cache import array_fingerprint, cache_dir, read_checked, stable_key, write_checked
 
 __all__ = [
     "STRATEGIES",
@@ -499,14 +499,7 @@ def source_model_path(images: Any, labels: Any, **settings: Any) -> Path:
 def _load_checked_state(path: Path) -> Any:
     import torch
 
-    check = path.with_name(path.name + ".sha256")
-    if not (path.is_file() and check.is_file()):
-        return None
-    if sha256_file(path) != check.read_text().strip():
-        path.unlink(missing_ok=True)
-        check.unlink(missing_ok=True)
-        return None
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return read_checked(path, lambda p: torch.load(p, map_location="cpu", weights_only=True))
 
 
 def train_source_model(images: Any, labels: Any, num_classes: int, steps: int, batch_size: int = 64,
@@ -538,10 +531,7 @@ def train_source_model(images: Any, labels: Any, num_classes: int, steps: int, b
         return model.eval(), False
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
-    with atomic_write(path) as handle:
-        handle.write(buffer.getvalue())
-    with atomic_write(path.with_name(path.name + ".sha256"), "w") as handle:
-        handle.write(sha256_file(path))
+    write_checked(path, lambda handle: handle.write(buffer.getvalue()))
     fresh = small_cnn(num_classes, widths, pool_after, grid, seed=seed)
     fresh.load_state_dict(_load_checked_state(path))
     return fresh.eval(), False
