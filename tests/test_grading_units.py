@@ -182,3 +182,18 @@ def test_collect_from_folder_per_student(tmp_path):
     assert report.collected == {"carol": ["one", "two"]} and not report.unmatched and not report.duplicates
     with pytest.raises(FileNotFoundError, match="release the assignment first"):
         collect(course, "nope", source)
+
+
+def test_the_grading_limits_have_one_home():
+    """Caps and the probe tag are written once, in tlhelpers.grading.limits; the other modules import them."""
+    import tlhelpers.grading as package
+    from tlhelpers.grading import collect as collect_module, limits, sandbox, scoring
+
+    assert collect_module.MAX_NOTEBOOK_BYTES == scoring.MAX_SUBMISSION_BYTES == limits.MAX_NOTEBOOK_BYTES
+    assert sandbox.Limits is limits.Limits and PROBE_TAG == limits.PROBE_TAG
+    folder = Path(package.__file__).parent
+    for module in folder.glob("*.py"):
+        if module.name != "limits.py":
+            text = module.read_text()
+            assert f'"{limits.PROBE_TAG}"' not in text, f"{module.name} spells the probe tag itself"
+            assert "2**20" not in text.replace("// 2**20", "").replace("/ 2**20", ""), f"{module.name} sets a size cap"

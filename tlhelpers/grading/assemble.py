@@ -12,10 +12,8 @@ from pathlib import Path
 
 import nbformat
 
+from tlhelpers.grading.limits import MAX_ANSWER_CHARS, PROBE_TAG
 from tlhelpers.grading.probes import Probe, kernel_call, kernel_prelude
-
-MAX_ANSWER_CHARS = 200_000      # an answer cell larger than this is cut (and the cut is reported)
-PROBE_TAG = "tlgrader"
 
 
 @dataclass

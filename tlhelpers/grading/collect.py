@@ -17,10 +17,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tlhelpers.cache import atomic_write
+from tlhelpers.grading.limits import MAX_NOTEBOOK_BYTES
 from tlhelpers.layout import CourseLayout
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-MAX_NOTEBOOK_BYTES = 50 * 2**20
 
 
 @dataclass
