@@ -8,8 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
-
+from tlhelpers.grading.release import normalised  # noqa: F401 - the tests compare notebooks as the grader does
 from tlhelpers.layout import CourseLayout
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,14 +46,3 @@ def make_course(where: Path, only: list[str] | None = None) -> Path:
     for assignment in assignments(course):
         nbgrader(course, "generate_assignment", assignment, "--force")
     return course
-
-
-def normalised(path: Path) -> dict:
-    """A notebook reduced to what a student sees and nbgrader relies on (no volatile metadata)."""
-    nb = nbformat.read(path, as_version=4)
-    cells = []
-    for cell in nb.cells:
-        meta = {k: v for k, v in cell.metadata.items() if k in ("nbgrader", "tags", "deletable", "editable")}
-        cells.append({"cell_type": cell.cell_type, "source": cell.source, "metadata": meta,
-                      "outputs": cell.get("outputs", []), "execution_count": cell.get("execution_count")})
-    return {"kernelspec": nb.metadata.get("kernelspec", {}), "cells": cells}

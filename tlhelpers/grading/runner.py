@@ -9,7 +9,6 @@ $TLHELPERS_GRADEBOOK_URL); the same worker command (``--shard i/n``) runs as job
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
@@ -146,7 +145,3 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                 bar.update()
     bar.close()
     return sorted(summaries, key=lambda s: s["student"])
-
-
-def default_workers() -> int:
-    return max(1, (os.cpu_count() or 1))
