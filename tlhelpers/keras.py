@@ -31,7 +31,7 @@ import numpy as np
 from keras import layers
 
 from tlhelpers import imagenet
-from tlhelpers._efficientnet_spec import (BLOCKS, BN_EPSILON, BN_MOMENTUM_KERAS, DROPOUT, HEAD_CHANNELS,
+from tlhelpers.efficientnet_spec import (BLOCKS, BN_EPSILON, BN_MOMENTUM_KERAS, DROPOUT, HEAD_CHANNELS,
                                           MEAN_RGB, NUM_CLASSES, PREPROCESSING, STD_RGB, STEM_CHANNELS,
                                           BlockSpec, checkpoint_layers)
 from tlhelpers.cache import (array_fingerprint, cache_dir, load_checked_array, read_checked, save_checked_array,
@@ -207,16 +207,16 @@ def preprocess_input(x: Any) -> Any:
     std = np.asarray(STD_RGB, np.float32)
     if not isinstance(x, np.ndarray) and hasattr(x, "shape") and hasattr(x, "dtype") and keras.ops.is_tensor(x):
         shape = tuple(x.shape)
-        if imagenet._check_layout(shape, "last", name) != "NHWC":
+        if imagenet.check_layout(shape, "last", name) != "NHWC":
             raise ValueError(f"{name}: Keras models here are channels-last (NHWC); got {shape}. Transpose: "
                              "keras.ops.transpose(x, (0, 2, 3, 1))")
         return (keras.ops.cast(x, "float32") - mean) / std
     arr = np.asarray(x)
-    if imagenet._check_layout(arr.shape, "last", name) != "NHWC":
+    if imagenet.check_layout(arr.shape, "last", name) != "NHWC":
         raise ValueError(f"{name}: Keras models here are channels-last (NHWC); got shape {arr.shape}, which "
                          "looks channels-first. Transpose it: x.transpose(0, 2, 3, 1)")
     if arr.dtype != np.uint8 and arr.size:
-        imagenet._check_range(float(arr.min()), float(arr.max()), name)
+        imagenet.check_range(float(arr.min()), float(arr.max()), name)
     return (arr.astype(np.float32) - mean) / std
 
 
@@ -400,7 +400,7 @@ def extract_features(model: keras.Model, images: Any, batch_size: int = 64, cach
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     name = "tlhelpers.keras.extract_features"
-    if imagenet._check_layout(arr.shape, "last", name) != "NHWC":
+    if imagenet.check_layout(arr.shape, "last", name) != "NHWC":
         raise ValueError(f"{name}: images must be channels-last (NHWC), got shape {arr.shape}: "
                          "x.transpose(0, 2, 3, 1)")
     path = feature_cache_path(model, arr, preprocess) if cache else None
