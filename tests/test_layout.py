@@ -32,7 +32,8 @@ def test_nbgrader_and_the_layout_name_the_same_folders(tmp_path, coursedir):
                        ("release_directory", layout.release("a1"))):
         student = "alice" if kind in ("submitted_directory", "autograded_directory", "feedback_directory") else "."
         assert Path(nbgrader.format_path(getattr(nbgrader, kind), student, "a1")) == ours, kind
-    assert config.CourseDirectory.db_url == layout.gradebook_url() == f"sqlite:///{tmp_path.resolve()}/build/gradebook.db"
+    expected_db = f"sqlite:///{tmp_path.resolve()}/build/gradebook.db"
+    assert config.CourseDirectory.db_url == layout.gradebook_url() == expected_db
     assert Path(config.Exchange.root) == layout.exchange()
 
 

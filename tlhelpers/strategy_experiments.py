@@ -154,7 +154,7 @@ def transfer_blocks(source: Any, n: int, num_classes: int, fine_tune: bool = Fal
     for i in range(int(n)):
         model.features[i].load_state_dict(source_blocks[i].state_dict())
         _set_frozen(model.features[i], not fine_tune)
-    model.transferred = int(n)   # leading blocks that came from the source: train_steps gives them a lower learning rate
+    model.transferred = int(n)   # leading blocks from the source: train_steps gives them a lower learning rate
     return model
 
 
