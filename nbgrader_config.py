@@ -7,27 +7,29 @@ The paths are relative to this file, so a copy of it in another folder (as the t
 
 import os
 
+from tlhelpers import layout
+
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 root = os.path.dirname(os.path.abspath(__file__))
+course = layout.CourseLayout(root)  # every path and the course id come from tlhelpers.layout, as the grader's do
 c.CourseDirectory.root = root
-c.CourseDirectory.course_id = "transfer-learning"
-c.CourseDirectory.source_directory = "solutions"
-c.CourseDirectory.release_directory = "notebooks"
-c.CourseDirectory.submitted_directory = os.path.join("build", "submitted")
-c.CourseDirectory.autograded_directory = os.path.join("build", "autograded")
-c.CourseDirectory.feedback_directory = os.path.join("build", "feedback")
+c.CourseDirectory.course_id = layout.COURSE_ID
+c.CourseDirectory.source_directory = layout.SOURCE
+c.CourseDirectory.release_directory = layout.RELEASE
+c.CourseDirectory.submitted_directory = layout.SUBMITTED
+c.CourseDirectory.autograded_directory = layout.AUTOGRADED
+c.CourseDirectory.feedback_directory = layout.FEEDBACK
 # The gradebook: SQLite by default (one writer); parallel grading points TLHELPERS_GRADEBOOK_URL at PostgreSQL.
-c.CourseDirectory.db_url = os.environ.get("TLHELPERS_GRADEBOOK_URL") or (
-    "sqlite:///" + os.path.join(root, "build", "gradebook.db"))
+c.CourseDirectory.db_url = course.gradebook_url()
 # *.probes.py: the grading probes (tlhelpers.grading) stay with the instructor, like hidden tests.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*", "*.probes.py"]
 
 # A local exchange for `make lab`: it releases each assignment here so that nbgrader's Assignments panel in
 # JupyterLab lists the course, and a student's "Submit" lands in build/exchange/<course>/inbound for
 # `nbgrader collect`. The student's copy of an assignment is its folder in notebooks/.
-c.Exchange.root = os.path.join(root, "build", "exchange")
-c.Exchange.assignment_dir = os.path.join(root, "notebooks")
+c.Exchange.root = str(course.exchange())
+c.Exchange.assignment_dir = str(course.release())
 
 # The stub that replaces a solution in the release: a clear NotImplementedError, so that running an unanswered
 # exercise tells the student what to do.

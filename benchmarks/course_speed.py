@@ -34,7 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tlhelpers import course  # noqa: E402
+from tlhelpers import course, registry  # noqa: E402
+from tlhelpers.layout import CourseLayout  # noqa: E402
 
 HEAVY = ("torch", "tensorflow", "keras", "matplotlib", "transformers", "gensim", "sklearn")
 IMPORT_SETS = {
@@ -56,9 +57,13 @@ class Tree:
     def env(self) -> dict[str, str]:
         return {"PYTHONPATH": str(self.root), "TLHELPERS_CACHE": str(self.cache)}
 
-    def specs(self) -> dict[str, course.NotebookSpec]:
-        registry = self.root / "tests" / "notebooks.yaml"
-        return {s.name: s for s in course.load_registry(registry, self.root)}
+    def specs(self) -> dict[str, registry.NotebookSpec]:
+        return {s.name: s for s in registry.load_registry(self.registry_file(), self.root)}
+
+    def registry_file(self) -> Path:
+        """The checkout's notebook registry (in tests/ before it moved into the package)."""
+        moved = self.root / "tlhelpers" / "notebooks.yaml"
+        return moved if moved.is_file() else self.root / "tests" / "notebooks.yaml"
 
 
 def children_cpu() -> float:
@@ -89,7 +94,7 @@ def import_times(tree: Tree, repeats: int = 7) -> dict[str, float]:
     return out
 
 
-def run_one(tree: Tree, spec: course.NotebookSpec, profile: str, build: Path) -> dict:
+def run_one(tree: Tree, spec: registry.NotebookSpec, profile: str, build: Path) -> dict:
     """One papermill run of one notebook: wall and CPU seconds and status."""
     cpu = children_cpu()
     result = course.run_notebook(spec, profile, build, root=tree.root, extra_env=tree.env())
@@ -97,11 +102,11 @@ def run_one(tree: Tree, spec: course.NotebookSpec, profile: str, build: Path) ->
             "detail": result.detail.splitlines()[-1][:100] if result.detail else ""}
 
 
-def whole_course(tree: Tree, specs: list[course.NotebookSpec], profile: str, workers: int, build: Path) -> dict:
+def whole_course(tree: Tree, specs: list[registry.NotebookSpec], profile: str, workers: int, build: Path) -> dict:
     """Every notebook, `workers` at a time, through the course command's own runner (`make course`)."""
     start = time.perf_counter()
     results = course.run_course(profile, only=[s.name for s in specs], workers=workers, build_dir=build,
-                                registry=tree.root / "tests" / "notebooks.yaml", root=tree.root,
+                                registry=tree.registry_file(), root=tree.root,
                                 extra_env=tree.env())
     return {"wall": time.perf_counter() - start, "ok": sum(r.status == "ok" for r in results),
             "n": len(results)}
@@ -245,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"course {t.label} {workers} workers: {courses[(t.label, workers)]}", flush=True)
 
     text = report(trees, results, imports, courses, cache_mb, args)
-    out = ROOT / "build" / "benchmarks"
+    out = CourseLayout(ROOT).benchmarks()
     out.mkdir(parents=True, exist_ok=True)
     (out / "course_speed.md").write_text(text + "\n")
     (out / "course_speed.json").write_text(json.dumps(

@@ -33,10 +33,11 @@ def _real(assignment: str, where: Path) -> float:
     from nbgrader_course import make_course
     from tlhelpers.grading.runner import answer_keys, grade_assignment
     from tlhelpers.grading import sandbox
+    from tlhelpers.layout import CourseLayout
 
     course = make_course(where, only=[assignment])
     for nb in (course / "solutions" / assignment).glob("*.ipynb"):
-        folder = course / "build" / "submitted" / "alice" / assignment
+        folder = CourseLayout(course).submitted("alice", assignment)
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(nb, folder / nb.name)
     answer_keys(course, assignment, sandbox.Limits())

@@ -10,6 +10,8 @@ import nbformat
 
 from nbgrader_course import REPO_ROOT, nbgrader
 
+from tlhelpers.layout import CourseLayout
+
 ASSIGNMENT = "toy"
 NOTEBOOK = "toy.ipynb"
 
@@ -73,7 +75,7 @@ def make_toy_course(where: Path) -> Path:
     """A course folder with the toy assignment in solutions/ and its release in notebooks/ (and the gradebook)."""
     course = where / "toycourse"
     (course / "solutions" / ASSIGNMENT).mkdir(parents=True)
-    (course / "build").mkdir()
+    CourseLayout(course).build.mkdir()
     shutil.copy(REPO_ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
     nbformat.write(solution_notebook(), course / "solutions" / ASSIGNMENT / NOTEBOOK)
     (course / "solutions" / ASSIGNMENT / "toy.probes.py").write_text(PROBES)
@@ -93,7 +95,7 @@ def submission(course: Path, answers: dict[str, str] | None = None, base: str = 
 
 
 def submit(course: Path, student: str, nb: dict | bytes, extra_files: dict[str, str] | None = None) -> Path:
-    folder = course / "build" / "submitted" / student / ASSIGNMENT
+    folder = CourseLayout(course).submitted(student, ASSIGNMENT)
     folder.mkdir(parents=True, exist_ok=True)
     data = nb if isinstance(nb, bytes) else json.dumps(nb).encode()
     (folder / NOTEBOOK).write_bytes(data)

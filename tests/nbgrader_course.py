@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
+from tlhelpers.grading.release import normalised  # noqa: F401 - the tests compare notebooks as the grader does
+from tlhelpers.layout import CourseLayout
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NBGRADER = [sys.executable, "-m", "nbgrader"]
@@ -41,18 +42,7 @@ def make_course(where: Path, only: list[str] | None = None) -> Path:
     for assignment in only or assignments():
         shutil.copytree(REPO_ROOT / "solutions" / assignment, course / "solutions" / assignment,
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    (course / "build").mkdir()
+    CourseLayout(course).build.mkdir()
     for assignment in assignments(course):
         nbgrader(course, "generate_assignment", assignment, "--force")
     return course
-
-
-def normalised(path: Path) -> dict:
-    """A notebook reduced to what a student sees and nbgrader relies on (no volatile metadata)."""
-    nb = nbformat.read(path, as_version=4)
-    cells = []
-    for cell in nb.cells:
-        meta = {k: v for k, v in cell.metadata.items() if k in ("nbgrader", "tags", "deletable", "editable")}
-        cells.append({"cell_type": cell.cell_type, "source": cell.source, "metadata": meta,
-                      "outputs": cell.get("outputs", []), "execution_count": cell.get("execution_count")})
-    return {"kernelspec": nb.metadata.get("kernelspec", {}), "cells": cells}

@@ -11,7 +11,7 @@ skimage_data = pytest.importorskip("skimage.data")
 
 import tlhelpers.keras as tk  # noqa: E402
 import tlhelpers.torch as tt  # noqa: E402
-from tlhelpers._efficientnet_spec import checkpoint_layers  # noqa: E402
+from tlhelpers.efficientnet_spec import checkpoint_layers  # noqa: E402
 from tlhelpers.imagenet import grey_to_rgb  # noqa: E402
 
 TOLERANCE = 1e-3

@@ -31,6 +31,8 @@ import pytest
 
 from lab_server import REPO_ROOT, LabServer, copy_course, make_lab
 
+from tlhelpers.layout import CourseLayout
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags chromium keeps trying to reach Google's services, which a closed
 # network refuses; the rest keep a headless run quiet and deterministic. --no-sandbox: CI runs as root in a
@@ -41,7 +43,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 VIEWPORT = {"width": 1366, "height": 850}
 ASSIGNMENT = "01_domains_and_tasks"
 NOTEBOOK = "domains_and_tasks.ipynb"
-SCREENSHOTS = REPO_ROOT / "build" / "screenshots"
+SCREENSHOTS = CourseLayout(REPO_ROOT).screenshots()
 # The steps, in order, each with the screenshot it leaves and what that screenshot shows.
 STEPS = {
     "01_assignment_list": "the Assignments panel lists 01_domains_and_tasks with its notebook and a Validate button",

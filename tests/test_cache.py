@@ -51,3 +51,19 @@ def test_stable_key_is_order_independent_for_dicts_and_sensitive_to_values():
     assert stable_key({"a": 1, "b": 2}) == stable_key({"b": 2, "a": 1})
     assert stable_key({"a": 1}) != stable_key({"a": 2})
     assert len(stable_key("x")) == 16
+
+
+def test_checked_file_round_trip_and_a_bad_pair_is_refused_and_removed(tmp_path):
+    from tlhelpers.cache import read_checked, write_checked
+
+    path = write_checked(tmp_path / "sub" / "payload.bin", lambda handle: handle.write(b"payload"))
+    sidecar = tmp_path / "sub" / "payload.bin.sha256"
+    assert sidecar.read_text() == hashlib.sha256(b"payload").hexdigest()
+    assert read_checked(path, lambda p: p.read_bytes()) == b"payload"
+    path.write_bytes(b"tampered")
+    assert read_checked(path, lambda p: pytest.fail("a mismatched file must not be read")) is None
+    assert not path.exists() and not sidecar.exists()
+    assert read_checked(path, lambda p: p.read_bytes()) is None          # nothing there: nothing read
+    with pytest.raises(RuntimeError):
+        write_checked(path, lambda handle: (_ for _ in ()).throw(RuntimeError("killed mid-write")))
+    assert not path.exists() and not sidecar.exists()                   # a failed write leaves neither file

@@ -6,7 +6,8 @@ import textwrap
 import nbformat
 import pytest
 
-from tlhelpers import course
+from tlhelpers import course, registry
+from tlhelpers.layout import CourseLayout
 
 PARAMS = 'profile = "ci"\nseed = 0\nmetrics_path = None\n'
 BODY = textwrap.dedent("""
@@ -55,10 +56,11 @@ def course_dir(tmp_path):
 
 @pytest.mark.slow
 def test_run_course_keeps_going_and_reports(course_dir, monkeypatch):
-    root, registry = course_dir
+    root, registry_file = course_dir
     monkeypatch.setenv("TLHELPERS_PROFILE", "full")  # must not override the injected profile
-    build = root / "build"
-    results = course.run_course("smoke", workers=2, build_dir=build, registry=registry, root=root)
+    layout = CourseLayout(root)
+    build = layout.build
+    results = course.run_course("smoke", workers=2, build_dir=build, registry=registry_file, root=root)
     status = {r.notebook: r.status for r in results}
     assert status == {"a1/good": "ok", "a1/broken": "error", "a2/strict": "thresholds", "a2/dies": "dead kernel"}
     broken = next(r for r in results if r.notebook == "a1/broken")
@@ -66,16 +68,16 @@ def test_run_course_keeps_going_and_reports(course_dir, monkeypatch):
     strict = next(r for r in results if r.notebook == "a2/strict")
     assert "accuracy = 0.9 is below the minimum 0.95" in strict.detail
     assert "'missing_metric' was not recorded" in strict.detail
-    metrics = json.loads((build / "metrics" / "a1__good.json").read_text())
+    metrics = json.loads(layout.metrics("a1", "good").read_text())
     assert metrics["profile"] == "smoke" and metrics["metrics"]["n"] == 1
-    assert (build / "executed" / "a1" / "good.ipynb").is_file()
-    table = (build / "course-smoke.md").read_text()
+    assert layout.executed("a1", "good").is_file()
+    table = layout.course_table("smoke").read_text()
     assert "| a1/good | smoke |" in table and "1/4 ok" in table
-    saved = json.loads((build / "course-smoke.json").read_text())
+    saved = json.loads(layout.course_table("smoke", ".json").read_text())
     assert [r["status"] for r in saved] == ["ok", "error", "thresholds", "dead kernel"]
-    report = (build / "report.md").read_text()
+    report = layout.report(".md").read_text()
     assert "## a2/strict" in report and "| accuracy | 0.9 | min 0.95 |" in report
-    assert "ZeroDivisionError" in (build / "report.html").read_text()
+    assert "ZeroDivisionError" in layout.report(".html").read_text()
 
 
 def test_undeclared_parameters_are_refused(tmp_path):
@@ -83,9 +85,9 @@ def test_undeclared_parameters_are_refused(tmp_path):
     make_notebook(nb, [PARAMS, BODY])
     assert course.undeclared_parameters(nb, ["profile", "seed"]) == []
     assert course.undeclared_parameters(nb, ["profile", "n_epochs"]) == ["n_epochs"]
-    spec = course.NotebookSpec(path=nb.relative_to(tmp_path), timeouts={"smoke": 9, "ci": 9, "full": 9},
+    spec = registry.NotebookSpec(path=nb.relative_to(tmp_path), timeouts={"smoke": 9, "ci": 9, "full": 9},
                                parameters={"smoke": {"n_epochs": 3}})
-    result = course.run_notebook(spec, "smoke", tmp_path / "build", root=tmp_path)
+    result = course.run_notebook(spec, "smoke", CourseLayout(tmp_path).build, root=tmp_path)
     assert result.status == "parameters" and "n_epochs" in result.detail
 
 
@@ -97,22 +99,33 @@ def test_parameters_cell_must_be_unique(tmp_path):
 
 
 def test_thresholds():
-    assert course.check_thresholds({"a": 0.5}, {"a": {"min": 0.4, "max": 0.6}}) == []
-    assert course.check_thresholds({"a": 0.3}, {"a": {"min": 0.4}}) == ["a = 0.3 is below the minimum 0.4"]
-    assert course.check_thresholds({"a": "x"}, {"a": {"min": 0}}) == ["metric 'a' was not recorded as a number"]
+    assert registry.check_thresholds({"a": 0.5}, {"a": {"min": 0.4, "max": 0.6}}) == []
+    assert registry.check_thresholds({"a": 0.3}, {"a": {"min": 0.4}}) == ["a = 0.3 is below the minimum 0.4"]
+    assert registry.check_thresholds({"a": "x"}, {"a": {"min": 0}}) == ["metric 'a' was not recorded as a number"]
 
 
 def test_registry_validation(tmp_path):
     bad = tmp_path / "r.yaml"
     bad.write_text("notebooks:\n  - path: x.ipynb\n    timeout: {ci: 5}\n")
     with pytest.raises(ValueError, match="no timeout for profile"):
-        course.load_registry(bad, tmp_path)
+        registry.load_registry(bad, tmp_path)
     bad.write_text("notebooks:\n  - path: x.ipynb\n    timeout: {smoke: 5, ci: 5, full: 5}\n")
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        course.load_registry(bad, tmp_path)
+        registry.load_registry(bad, tmp_path)
 
 
 def test_the_course_registry_lists_every_solution_notebook(repo_root):
-    listed = {spec.path.as_posix() for spec in course.load_registry()}
+    listed = {spec.path.as_posix() for spec in registry.load_registry()}
     on_disk = {p.relative_to(repo_root).as_posix() for p in (repo_root / "solutions").glob("*/*.ipynb")}
-    assert listed == on_disk, "tests/notebooks.yaml and solutions/ disagree"
+    assert listed == on_disk, "tlhelpers/notebooks.yaml and solutions/ disagree"
+
+
+def test_the_registry_ships_with_the_package(repo_root):
+    """The registry is package data, outside tests/, and the one place it is read from."""
+    import tomllib
+
+    assert registry.REGISTRY == repo_root / "tlhelpers" / "notebooks.yaml"
+    config = tomllib.loads((repo_root / "pyproject.toml").read_text())
+    assert "notebooks.yaml" in config["tool"]["setuptools"]["package-data"]["tlhelpers"]
+    spec = next(s for s in registry.load_registry() if s.assignment == "01_domains_and_tasks")
+    assert spec.grading["wrong_answer"]["grade_id"] and spec.stem == "domains_and_tasks"

@@ -19,6 +19,8 @@ import pytest
 
 from grading_toy import ASSIGNMENT, make_toy_course, submission, submit
 
+from tlhelpers.layout import CourseLayout
+
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/usr/bin/bwrap").exists() and not os.environ.get("CI"),
                                                    reason="bubblewrap not installed (apt-get install bubblewrap)")]
 
@@ -31,9 +33,9 @@ NAMES = "_names = ['add_values', 'squares_values', 'constant_value']\n"
 
 def attacks(course: Path) -> dict[str, tuple[dict | bytes, dict, float]]:
     """student -> (submission, extra files, the exact score it must get)."""
-    gradebook = course / "build" / "gradebook.db"
+    gradebook = CourseLayout(course).gradebook_file()
     solution = course / "solutions" / ASSIGNMENT / "toy.ipynb"
-    other = course / "build" / "submitted" / "honest_full" / ASSIGNMENT / "toy.ipynb"
+    other = CourseLayout(course).submitted("honest_full", ASSIGNMENT) / "toy.ipynb"
     site = next(Path(p) for p in __import__("sys").path if p.endswith("site-packages"))
     tl_init = Path(__import__("tlhelpers").__file__)
     release = lambda answers: submission(course, answers)           # noqa: E731
@@ -214,13 +216,13 @@ def test_attacks_score_only_what_they_earn(tmp_path):
     submit(course, "honest_blank", submission(course))
     honest = {s["student"]: s["score"] for s in grade_assignment(course, ASSIGNMENT, limits=limits, progress=False)}
     assert honest == {"honest_full": 4, "honest_blank": 0}
-    gradebook = course / "build" / "gradebook.db"
+    gradebook = CourseLayout(course).gradebook_file()
     before_grades = _grades(gradebook)
     plan = attacks(course)
     for student, (nb, extra, _) in plan.items():
         submit(course, student, nb, extra)
     guarded = _tree_digest(course / "solutions", course / "notebooks", *_package_files(),
-                           course / "build" / "submitted" / "honest_full", course / "build" / "grading" / "keys")
+                           CourseLayout(course).submitted("honest_full"), CourseLayout(course).grading() / "keys")
     guarded[str(course / "nbgrader_config.py")] = hashlib.sha256((course / "nbgrader_config.py").read_bytes()).hexdigest()
 
     started = time.perf_counter()
@@ -241,7 +243,7 @@ def test_attacks_score_only_what_they_earn(tmp_path):
     if forged:
         problems.append(f"manual scores or extra credit appeared: {forged}")
     now = _tree_digest(course / "solutions", course / "notebooks", *_package_files(),
-                       course / "build" / "submitted" / "honest_full", course / "build" / "grading" / "keys")
+                       CourseLayout(course).submitted("honest_full"), CourseLayout(course).grading() / "keys")
     now[str(course / "nbgrader_config.py")] = hashlib.sha256((course / "nbgrader_config.py").read_bytes()).hexdigest()
     if now != guarded:
         changed = sorted(set(now.items()) ^ set(guarded.items()))
@@ -249,14 +251,14 @@ def test_attacks_score_only_what_they_earn(tmp_path):
     left = _sandbox_processes()
     if left:
         problems.append(f"processes left behind: {left}")
-    feedback = (course / "build" / "feedback" / "leaks_probes" / ASSIGNMENT / "feedback.html").read_text()
+    feedback = CourseLayout(course).feedback("leaks_probes", ASSIGNMENT).read_text()
     for secret in ("add_values", "17, 25", "__tl_report"):
         if secret in feedback:
             problems.append(f"the feedback of leaks_probes quotes grading code ({secret!r})")
-    huge = course / "build" / "feedback" / "huge_output" / ASSIGNMENT / "feedback.html"
+    huge = CourseLayout(course).feedback("huge_output", ASSIGNMENT)
     if huge.stat().st_size > 3_000_000:
         problems.append(f"a 50 MB output reached the feedback whole ({huge.stat().st_size} bytes)")
-    bad = (course / "build" / "feedback" / "not_a_notebook" / ASSIGNMENT / "feedback.html").read_text()
+    bad = CourseLayout(course).feedback("not_a_notebook", ASSIGNMENT).read_text()
     if "not a notebook" not in bad:
         problems.append("the feedback for an unreadable file does not say it is not a notebook")
     # an honest student graded after all that still gets exactly full points

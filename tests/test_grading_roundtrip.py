@@ -12,17 +12,18 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 
-from nbgrader_course import REPO_ROOT, assignments, make_course
+from nbgrader_course import assignments, make_course
+
+from tlhelpers.layout import CourseLayout
+from tlhelpers.registry import NotebookSpec, load_registry
 
 pytestmark = pytest.mark.slow
 ASSIGNMENTS = assignments()
 
 
-def _registry() -> dict[str, dict]:
-    entries = yaml.safe_load((REPO_ROOT / "tests" / "notebooks.yaml").read_text())["notebooks"]
-    return {e["path"]: e for e in entries}
+def _registry() -> dict[str, NotebookSpec]:
+    return {spec.path.as_posix(): spec for spec in load_registry()}
 
 
 def _exercises(nb) -> dict[str, list[str]]:
@@ -51,7 +52,7 @@ def _replace_answer(nb, grade_id: str, source: str):
 
 
 def _submit(course: Path, student: str, assignment: str, name: str, nb) -> None:
-    folder = course / "build" / "submitted" / student / assignment
+    folder = CourseLayout(course).submitted(student, assignment)
     folder.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, folder / name)
 
@@ -72,7 +73,7 @@ def test_grading_round_trip(assignment, tmp_path, monkeypatch):
     plans = {}
     for solution_path in sorted((course / "solutions" / assignment).glob("*.ipynb")):
         name = solution_path.name
-        wrong = registry[f"solutions/{assignment}/{name}"]["grading"]["wrong_answer"]
+        wrong = registry[f"solutions/{assignment}/{name}"].grading["wrong_answer"]
         solution = nbformat.read(solution_path, as_version=4)
         release = nbformat.read(course / "notebooks" / assignment / name, as_version=4)
         exercises = _exercises(solution)

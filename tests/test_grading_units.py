@@ -14,6 +14,7 @@ from tlhelpers.grading.assemble import PROBE_TAG, assemble, without_probes
 from tlhelpers.grading.collect import collect, match
 from tlhelpers.grading.probes import compare, judge, load_probes, parse_report, probe
 from tlhelpers.grading.scoring import read_submission
+from tlhelpers.layout import CourseLayout
 
 PROBE_FILE = '''
 from tlhelpers.grading.probes import probe
@@ -161,12 +162,12 @@ def test_collect_from_zip_reports_unmatched_missing_and_duplicates(tmp_path):
     assert report.collected == {"alice": ["one", "two"], "bob": ["one"], "escape": ["one"]}
     assert report.missing == {"bob": ["two"], "escape": ["two"]}
     assert report.duplicates[0]["kept"] == "bob_2_one-1.ipynb"
-    assert (course / "build" / "submitted" / "bob" / "a1" / "one.ipynb").read_text() == '{"new": 1}'
+    assert (CourseLayout(course).submitted("bob", "a1") / "one.ipynb").read_text() == '{"new": 1}'
     assert [u["file"] for u in report.unmatched] == ["notes.ipynb"]
     written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.ipynb")}
     assert all(w.startswith("course/") for w in written), written
     assert "bob did not hand in two" in report.summary()
-    assert json.loads((course / "build" / "grading" / "collect-a1.json").read_text())["missing"]["bob"] == ["two"]
+    assert json.loads(CourseLayout(course).collect_report("a1").read_text())["missing"]["bob"] == ["two"]
 
 
 def test_collect_from_folder_per_student(tmp_path):
@@ -181,3 +182,18 @@ def test_collect_from_folder_per_student(tmp_path):
     assert report.collected == {"carol": ["one", "two"]} and not report.unmatched and not report.duplicates
     with pytest.raises(FileNotFoundError, match="release the assignment first"):
         collect(course, "nope", source)
+
+
+def test_the_grading_limits_have_one_home():
+    """Caps and the probe tag are written once, in tlhelpers.grading.limits; the other modules import them."""
+    import tlhelpers.grading as package
+    from tlhelpers.grading import collect as collect_module, limits, sandbox, scoring
+
+    assert collect_module.MAX_NOTEBOOK_BYTES == scoring.MAX_SUBMISSION_BYTES == limits.MAX_NOTEBOOK_BYTES
+    assert sandbox.Limits is limits.Limits and PROBE_TAG == limits.PROBE_TAG
+    folder = Path(package.__file__).parent
+    for module in folder.glob("*.py"):
+        if module.name != "limits.py":
+            text = module.read_text()
+            assert f'"{limits.PROBE_TAG}"' not in text, f"{module.name} spells the probe tag itself"
+            assert "2**20" not in text.replace("// 2**20", "").replace("/ 2**20", ""), f"{module.name} sets a size cap"

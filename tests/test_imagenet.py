@@ -14,7 +14,7 @@ from tlhelpers.cache import ChecksumError, sha256_file
 
 
 def test_import_needs_no_framework():
-    code = ("import sys, tlhelpers.imagenet, tlhelpers._efficientnet_spec; "
+    code = ("import sys, tlhelpers.imagenet, tlhelpers.efficientnet_spec; "
             "bad = [m for m in ('torch', 'tensorflow', 'keras') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -112,12 +112,12 @@ def test_grey_to_rgb_shapes_and_values():
 
 def test_range_and_layout_checks():
     with pytest.raises(ValueError, match="already normalised"):
-        imagenet._check_range(-2.1, 2.6, "f")
+        imagenet.check_range(-2.1, 2.6, "f")
     with pytest.raises(ValueError, match="0-255"):
-        imagenet._check_range(0, 1000, "f")
+        imagenet.check_range(0, 1000, "f")
     with pytest.warns(UserWarning, match="255"):
-        imagenet._check_range(0, 1.0, "f")
-    assert imagenet._check_layout((2, 3, 8, 8), "first", "f") == "NCHW"
-    assert imagenet._check_layout((2, 8, 8, 3), "first", "f") == "NHWC"
+        imagenet.check_range(0, 1.0, "f")
+    assert imagenet.check_layout((2, 3, 8, 8), "first", "f") == "NCHW"
+    assert imagenet.check_layout((2, 8, 8, 3), "first", "f") == "NHWC"
     with pytest.raises(ValueError, match="repeat"):
-        imagenet._check_layout((2, 8, 8, 1), "last", "f")
+        imagenet.check_layout((2, 8, 8, 1), "last", "f")

@@ -1,5 +1,6 @@
 """Every solution notebook: reference outputs (nbval, ci profile, the run that also yields the metrics checked
-against tests/notebooks.yaml) and a papermill run through the course command (smoke profile)."""
+against the registry, tlhelpers/notebooks.yaml) and a papermill run through the course command (smoke
+profile)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import sys
 import pytest
 
 from tlhelpers import course
+from tlhelpers.registry import load_registry
 
-SPECS = course.load_registry()
+SPECS = load_registry()
 pytestmark = pytest.mark.slow
 
 

@@ -1,4 +1,5 @@
-"""tlhelpers.strategy: the strategy matrix's advice, the source CNN, layer copying, training and the cache."""
+"""tlhelpers.strategy (the strategy matrix's advice) and tlhelpers.strategy_experiments (the source CNN, layer
+copying, training and the cache)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from tlhelpers import strategy as st
 
 torch = pytest.importorskip("torch")
+from tlhelpers import strategy_experiments as sx  # noqa: E402 - needs torch
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -111,24 +113,24 @@ def test_small_cnn_structure_and_seeding():
     torch.manual_seed(123)
     before = torch.rand(1)
     torch.manual_seed(123)
-    net = st.small_cnn(7, seed=5)
+    net = sx.small_cnn(7, seed=5)
     assert torch.equal(torch.rand(1), before), "building a seeded network must not touch the global RNG"
-    assert len(net.features) == len(st.DEFAULT_WIDTHS) == 6
-    assert _same(_state(net), _state(st.small_cnn(7, seed=5)))
-    assert not _same(_state(net), _state(st.small_cnn(7, seed=6)))
+    assert len(net.features) == len(sx.DEFAULT_WIDTHS) == 6
+    assert _same(_state(net), _state(sx.small_cnn(7, seed=5)))
+    assert not _same(_state(net), _state(sx.small_cnn(7, seed=6)))
     assert net.eval()(torch.zeros(3, 1, 28, 28)).shape == (3, 7)
     for bad in ({"num_classes": 1}, {"num_classes": 5, "widths": []}, {"num_classes": 5, "pool_after": [9]}):
         with pytest.raises(ValueError):
-            st.small_cnn(**bad)
+            sx.small_cnn(**bad)
 
 
 @pytest.mark.parametrize("n", range(0, 7))
 @pytest.mark.parametrize("fine_tune", [False, True])
 def test_transfer_blocks_copies_exactly_n_blocks(n, fine_tune):
-    source = st.small_cnn(5, seed=1)
+    source = sx.small_cnn(5, seed=1)
     source_state = _state(source)
-    fresh = st.small_cnn(10, seed=2)   # what the re-initialised part must equal (same seed, same shapes)
-    net = st.transfer_blocks(source, n, num_classes=10, fine_tune=fine_tune, seed=2)
+    fresh = sx.small_cnn(10, seed=2)   # what the re-initialised part must equal (same seed, same shapes)
+    net = sx.transfer_blocks(source, n, num_classes=10, fine_tune=fine_tune, seed=2)
     for i, block in enumerate(net.features):
         copied = _same(_state(block), _state(source.features[i]))
         reinit = _same(_state(block), _state(fresh.features[i]))
@@ -137,31 +139,31 @@ def test_transfer_blocks_copies_exactly_n_blocks(n, fine_tune):
         assert all(trainable) if (fine_tune or i >= n) else not any(trainable), f"block {i + 1} with n={n}"
     assert _same(_state(net.head), _state(fresh.head)) and all(p.requires_grad for p in net.head.parameters())
     assert net.head.linear.out_features == 10
-    assert st.frozen_prefix(net) == (0 if fine_tune else n)
+    assert sx.frozen_prefix(net) == (0 if fine_tune else n)
     assert _same(_state(source), source_state), "the source must not change"
 
 
 def test_transfer_blocks_rejects_bad_n():
     for bad in (-1, 7, 2.0, True):
         with pytest.raises(ValueError, match="between 0 and 6"):
-            st.transfer_blocks(st.small_cnn(5), bad, 5)
+            sx.transfer_blocks(sx.small_cnn(5), bad, 5)
 
 
 def test_strategy_models_freeze_what_they_should():
-    source = st.small_cnn(5, seed=10)
-    frozen = {s: [not any(p.requires_grad for p in b.parameters()) for b in st.strategy_model(s, source, 3).features]
+    source = sx.small_cnn(5, seed=10)
+    frozen = {s: [not any(p.requires_grad for p in b.parameters()) for b in sx.strategy_model(s, source, 3).features]
               for s in st.STRATEGIES}
     assert frozen["train_from_scratch"] == [False] * 6
     assert frozen["feature_extraction"] == [True] * 6
     assert frozen["fine_tune_top"] == [True] * 4 + [False] * 2
     assert frozen["fine_tune_all"] == [False] * 6
-    scratch = st.strategy_model("train_from_scratch", source, 3, seed=0)
+    scratch = sx.strategy_model("train_from_scratch", source, 3, seed=0)
     assert not _same(_state(scratch.features[0]), _state(source.features[0]))
-    assert scratch.transferred == 0 and st.strategy_model("fine_tune_all", source, 3).transferred == 6
+    assert scratch.transferred == 0 and sx.strategy_model("fine_tune_all", source, 3).transferred == 6
     with pytest.raises(ValueError, match="unknown strategy"):
-        st.strategy_model("fine_tune_some", source, 3)
+        sx.strategy_model("fine_tune_some", source, 3)
     with pytest.raises(ValueError, match="top_blocks"):
-        st.strategy_model("fine_tune_top", source, 3, top_blocks=6)
+        sx.strategy_model("fine_tune_top", source, 3, top_blocks=6)
 
 
 def _toy_images(n_per_class=12, seed=0):
@@ -177,42 +179,42 @@ def _toy_images(n_per_class=12, seed=0):
 
 def test_fit_trains_the_trainable_part_only_and_is_reproducible():
     images, labels = _toy_images()
-    source = st.small_cnn(2, seed=0)
-    net = st.strategy_model("fine_tune_top", source, 2, seed=0)
+    source = sx.small_cnn(2, seed=0)
+    net = sx.strategy_model("fine_tune_top", source, 2, seed=0)
     frozen_before = _state(net.features[:4])         # includes BatchNorm running statistics
     top_before = _state(net.features[4:])
-    st.fit(net, images, labels, steps=80, batch_size=8, seed=0, device="cpu")
+    sx.train_steps(net, images, labels, steps=80, batch_size=8, seed=0, device="cpu")
     assert _same(_state(net.features[:4]), frozen_before), "frozen blocks (and their BatchNorm) must not change"
     assert not _same(_state(net.features[4:]), top_before), "trainable blocks must learn"
-    assert st.accuracy(net, images, labels) == 1.0
-    again = st.fit(st.strategy_model("fine_tune_top", source, 2, seed=0), images, labels, steps=80, batch_size=8,
-                   seed=0, device="cpu")
+    assert sx.accuracy(net, images, labels) == 1.0
+    again = sx.train_steps(sx.strategy_model("fine_tune_top", source, 2, seed=0), images, labels, steps=80,
+                           batch_size=8, seed=0, device="cpu")
     assert _same(_state(again), _state(net)), "same seed, same data: same weights"
-    assert st.predict(net, images).shape == (len(images),)
-    assert st.embed(net, images).shape == (len(images), 64 * 9)
-    assert st.embed(net, images, n_blocks=2, grid=1).shape == (len(images), 16)
+    assert sx.predict(net, images).shape == (len(images),)
+    assert sx.embed(net, images).shape == (len(images), 64 * 9)
+    assert sx.embed(net, images, n_blocks=2, grid=1).shape == (len(images), 16)
 
 
 def test_fit_and_helpers_reject_bad_input():
     images, labels = _toy_images(4)
-    net = st.small_cnn(2)
+    net = sx.small_cnn(2)
     with pytest.raises(ValueError, match="steps"):
-        st.fit(net, images, labels, steps=0)
+        sx.train_steps(net, images, labels, steps=0)
     with pytest.raises(ValueError, match="as many labels"):
-        st.fit(net, images, labels[:-1], steps=1)
-    frozen = st.transfer_blocks(net, 6, 2)
+        sx.train_steps(net, images, labels[:-1], steps=1)
+    frozen = sx.transfer_blocks(net, 6, 2)
     for p in frozen.head.parameters():
         p.requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable parameters"):
-        st.fit(frozen, images, labels, steps=1)
+        sx.train_steps(frozen, images, labels, steps=1)
     with pytest.raises(ValueError, match="grey"):
-        st.to_tensor(np.zeros((2, 28, 28, 3)))
+        sx.to_tensor(np.zeros((2, 28, 28, 3)))
     with pytest.raises(ValueError, match="0..255"):
-        st.to_tensor(np.full((2, 28, 28), 300.0))
+        sx.to_tensor(np.full((2, 28, 28), 300.0))
     with pytest.raises(ValueError, match="n_blocks"):
-        st.embed(net, images, n_blocks=7)
+        sx.embed(net, images, n_blocks=7)
     with pytest.raises(TypeError, match="small_cnn"):
-        st.frozen_prefix(torch.nn.Linear(2, 2))
+        sx.frozen_prefix(torch.nn.Linear(2, 2))
 
 
 # ------------------------------------------------------------------------------------- the cached source
@@ -221,11 +223,11 @@ def test_fit_and_helpers_reject_bad_input():
 def test_train_source_model_writes_once_then_reads(private_cache, monkeypatch):
     images, labels = _toy_images()
     kwargs = dict(num_classes=2, steps=5, batch_size=8, seed=0)
-    model, from_cache = st.train_source_model(images, labels, **kwargs)
+    model, from_cache = sx.train_source_model(images, labels, **kwargs)
     assert from_cache is False
-    path = st.source_model_path(images, labels, num_classes=2, steps=5, batch_size=8, lr=3e-3,
-                                widths=list(st.DEFAULT_WIDTHS), pool_after=list(st.DEFAULT_POOL_AFTER),
-                                grid=st.DEFAULT_GRID, seed=0)
+    path = sx.source_model_path(images, labels, num_classes=2, steps=5, batch_size=8, lr=3e-3,
+                                widths=list(sx.DEFAULT_WIDTHS), pool_after=list(sx.DEFAULT_POOL_AFTER),
+                                grid=sx.DEFAULT_GRID, seed=0)
     assert path.is_file() and path.with_name(path.name + ".sha256").is_file()
     assert private_cache in path.parents
     assert not list(path.parent.glob("*.tmp")), "no temporary file may be left behind"
@@ -234,29 +236,29 @@ def test_train_source_model_writes_once_then_reads(private_cache, monkeypatch):
     def no_training(*args, **kw):
         raise AssertionError("the second call must read the cache, not train")
 
-    monkeypatch.setattr(st, "fit", no_training)
-    again, from_cache = st.train_source_model(images, labels, **kwargs)
+    monkeypatch.setattr(sx, "train_steps", no_training)
+    again, from_cache = sx.train_source_model(images, labels, **kwargs)
     assert from_cache is True and path.stat().st_mtime_ns == written
     assert _same(_state(again), _state(model)), "the cached model must be the trained one"
-    x = st.to_tensor(images)
+    x = sx.to_tensor(images)
     with torch.no_grad():
         assert torch.equal(model.eval()(x), again.eval()(x))
 
 
 def test_train_source_model_key_and_corrupt_file(private_cache):
     images, labels = _toy_images()
-    model, _ = st.train_source_model(images, labels, num_classes=2, steps=3, batch_size=8)
-    other, from_cache = st.train_source_model(images, labels, num_classes=2, steps=4, batch_size=8)
+    model, _ = sx.train_source_model(images, labels, num_classes=2, steps=3, batch_size=8)
+    other, from_cache = sx.train_source_model(images, labels, num_classes=2, steps=4, batch_size=8)
     assert from_cache is False, "other settings must not reuse the cache file"
     files = sorted(p.name for p in (private_cache / "models").glob("*.pt"))
     assert len(files) == 2
     path = private_cache / "models" / files[0]
     path.write_bytes(path.read_bytes()[:-10] + b"corrupted!")
     for name in files:   # one of the two files is corrupt; its model is retrained, the other one is read
-        steps = 3 if st.source_model_path(images, labels, num_classes=2, steps=3, batch_size=8, lr=3e-3,
-                                          widths=list(st.DEFAULT_WIDTHS), pool_after=list(st.DEFAULT_POOL_AFTER),
-                                          grid=st.DEFAULT_GRID, seed=0).name == name else 4
-        _, from_cache = st.train_source_model(images, labels, num_classes=2, steps=steps, batch_size=8)
+        steps = 3 if sx.source_model_path(images, labels, num_classes=2, steps=3, batch_size=8, lr=3e-3,
+                                          widths=list(sx.DEFAULT_WIDTHS), pool_after=list(sx.DEFAULT_POOL_AFTER),
+                                          grid=sx.DEFAULT_GRID, seed=0).name == name else 4
+        _, from_cache = sx.train_source_model(images, labels, num_classes=2, steps=steps, batch_size=8)
         assert from_cache is (name != files[0])
-    _, from_cache = st.train_source_model(images, labels, num_classes=2, steps=3, batch_size=8, cache=False)
+    _, from_cache = sx.train_source_model(images, labels, num_classes=2, steps=3, batch_size=8, cache=False)
     assert from_cache is False

@@ -2,7 +2,10 @@
 
 Everything the course caches (downloaded data, converted weights, extracted features, trained source models)
 goes through :func:`atomic_write` so that a killed process never leaves a half-written file behind that a later
-run would load, and through :func:`sha256_file` when a checksum is known.
+run would load, and through :func:`sha256_file` when a checksum is known. What the course computes itself is
+kept as a *checked file*: the payload plus a ``.sha256`` sidecar, both written atomically, the pair verified on
+every read (:func:`write_checked`, :func:`read_checked`; arrays: :func:`save_checked_array`,
+:func:`load_checked_array`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any, Callable, Iterator, TypeVar
 
 import numpy as np
 
@@ -27,9 +30,13 @@ __all__ = [
     "ChecksumError",
     "stable_key",
     "array_fingerprint",
+    "write_checked",
+    "read_checked",
     "load_checked_array",
     "save_checked_array",
 ]
+
+T = TypeVar("T")
 
 _CHUNK = 1 << 20
 
@@ -131,21 +138,41 @@ def array_fingerprint(arr: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def load_checked_array(path: Path) -> np.ndarray | None:
-    """The ``.npy`` array at ``path`` if its ``.sha256`` file agrees, else None (a bad pair is removed)."""
-    check = path.with_name(path.name + ".sha256")
-    if not (path.is_file() and check.is_file()):
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def write_checked(path: str | os.PathLike[str], write: Callable[[IO[bytes]], Any]) -> Path:
+    """Write a checked file: ``write(handle)`` fills ``path`` atomically, then its SHA-256 goes to ``<path>.sha256``.
+
+    The sidecar is written last, so a process killed in between leaves a file that :func:`read_checked` refuses.
+    """
+    target = Path(path)
+    with atomic_write(target) as handle:
+        write(handle)
+    with atomic_write(_sidecar(target), "w") as handle:
+        handle.write(sha256_file(target))
+    return target
+
+
+def read_checked(path: str | os.PathLike[str], read: Callable[[Path], T]) -> T | None:
+    """``read(path)`` if ``path`` and its ``.sha256`` sidecar agree; else None, and a mismatched pair is removed."""
+    target = Path(path)
+    check = _sidecar(target)
+    if not (target.is_file() and check.is_file()):
         return None
-    if sha256_file(path) != check.read_text().strip():
-        path.unlink(missing_ok=True)
+    if sha256_file(target) != check.read_text().strip():
+        target.unlink(missing_ok=True)
         check.unlink(missing_ok=True)
         return None
-    return np.load(path, allow_pickle=False)
+    return read(target)
+
+
+def load_checked_array(path: Path) -> np.ndarray | None:
+    """The ``.npy`` array at ``path`` if its ``.sha256`` file agrees, else None (a bad pair is removed)."""
+    return read_checked(path, lambda p: np.load(p, allow_pickle=False))
 
 
 def save_checked_array(path: Path, arr: np.ndarray) -> None:
     """Save ``arr`` as ``.npy`` at ``path`` atomically, with its SHA-256 in a ``.sha256`` file beside it."""
-    with atomic_write(path) as handle:
-        np.save(handle, arr, allow_pickle=False)
-    with atomic_write(path.with_name(path.name + ".sha256"), "w") as handle:
-        handle.write(sha256_file(path))
+    write_checked(path, lambda handle: np.save(handle, arr, allow_pickle=False))

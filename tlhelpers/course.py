@@ -1,7 +1,7 @@
 """Run the course's notebooks with papermill and report what happened.
 
-``python -m tlhelpers.course run --profile ci`` executes every notebook listed in ``tests/notebooks.yaml`` (the
-course's one registry of notebooks, per-profile timeouts and metric thresholds) into ``build/executed/``, writes
+``python -m tlhelpers.course run --profile ci`` executes every notebook listed in the course's one registry of
+notebooks (``tlhelpers/notebooks.yaml``, read by :mod:`tlhelpers.registry`) into ``build/executed/``, writes
 each notebook's metrics to ``build/metrics/<notebook>.json``, checks the thresholds for the profile, prints a
 table of notebook, seconds and status, and saves it as ``build/course-<profile>.md`` and ``.json``.
 
@@ -18,91 +18,18 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 
+from tlhelpers.layout import REPO_ROOT, CourseLayout
+from tlhelpers.registry import REGISTRY, NotebookSpec, RunResult, check_thresholds, load_registry
 from tlhelpers.settings import PROFILE_ENV, PROFILES
 
 __all__ = ["NotebookSpec", "RunResult", "REPO_ROOT", "load_registry", "check_thresholds", "undeclared_parameters",
            "failed_claims_detail", "run_notebook", "run_course", "format_table", "main"]
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-REGISTRY = REPO_ROOT / "tests" / "notebooks.yaml"
-
-
-@dataclass(frozen=True)
-class NotebookSpec:
-    """One notebook of the course, as ``tests/notebooks.yaml`` describes it."""
-
-    path: Path                                   # relative to the repository root
-    timeouts: dict[str, int]                     # profile -> seconds for the whole notebook
-    gpu_for_full: bool = False
-    thresholds: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # profile -> metric -> bound
-    parameters: dict[str, dict[str, Any]] = field(default_factory=dict)  # profile -> extra papermill parameters
-
-    @property
-    def name(self) -> str:
-        """``<assignment>/<notebook>`` without the suffix, e.g. ``01_domains_and_tasks/domains_and_tasks``."""
-        return f"{self.path.parent.name}/{self.path.stem}"
-
-    @property
-    def assignment(self) -> str:
-        """The assignment folder name."""
-        return self.path.parent.name
-
-
-@dataclass
-class RunResult:
-    """What one papermill run gave."""
-
-    notebook: str
-    profile: str
-    seconds: float
-    status: str                  # "ok", "error", "claim failed", "dead kernel", "timeout", "thresholds", "parameters"
-    detail: str = ""
-    output: str = ""
-    metrics_path: str = ""
-
-
-def load_registry(path: str | os.PathLike[str] = REGISTRY, root: Path = REPO_ROOT) -> list[NotebookSpec]:
-    """Read the notebook registry; every listed notebook must exist under ``root`` and have a timeout per profile."""
-    with open(path) as handle:
-        raw = yaml.safe_load(handle)
-    specs = []
-    for entry in raw.get("notebooks", []):
-        timeouts = entry.get("timeout", {})
-        missing = [p for p in PROFILES if p not in timeouts]
-        if missing:
-            raise ValueError(f"{entry.get('path')}: no timeout for profile(s) {missing} in {path}")
-        spec = NotebookSpec(
-            path=Path(entry["path"]),
-            timeouts={p: int(t) for p, t in timeouts.items()},
-            gpu_for_full=bool(entry.get("gpu_for_full", False)),
-            thresholds=entry.get("thresholds", {}) or {},
-            parameters=entry.get("parameters", {}) or {},
-        )
-        if not (root / spec.path).is_file():
-            raise FileNotFoundError(f"{spec.path} is listed in {path} but does not exist")
-        specs.append(spec)
-    return specs
-
-
-def check_thresholds(metrics: dict[str, Any], bounds: dict[str, dict[str, float]]) -> list[str]:
-    """Human-readable failures of ``metrics`` against ``{name: {"min": a, "max": b}}`` (missing counts as failure)."""
-    failures = []
-    for name, bound in bounds.items():
-        if name not in metrics or not isinstance(metrics[name], (int, float)) or metrics[name] is None:
-            failures.append(f"metric {name!r} was not recorded as a number")
-            continue
-        value = float(metrics[name])
-        if "min" in bound and value < float(bound["min"]):
-            failures.append(f"{name} = {value:.4g} is below the minimum {bound['min']}")
-        if "max" in bound and value > float(bound["max"]):
-            failures.append(f"{name} = {value:.4g} is above the maximum {bound['max']}")
-    return failures
 
 
 def undeclared_parameters(notebook: str | os.PathLike[str], parameters: Iterable[str]) -> list[str]:
@@ -137,8 +64,8 @@ def run_notebook(spec: NotebookSpec, profile: str, build_dir: Path, root: Path =
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
     source = root / spec.path
-    executed = build_dir / "executed" / spec.path.parent.name / spec.path.name
-    metrics = build_dir / "metrics" / f"{spec.assignment}__{spec.path.stem}.json"
+    executed = CourseLayout(root, build_dir).executed(spec.assignment, spec.path.stem)
+    metrics = CourseLayout(root, build_dir).metrics(spec.assignment, spec.path.stem)
     executed.parent.mkdir(parents=True, exist_ok=True)
     metrics.parent.mkdir(parents=True, exist_ok=True)
     if metrics.exists():
@@ -162,20 +89,22 @@ def run_notebook(spec: NotebookSpec, profile: str, build_dir: Path, root: Path =
         proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=spec.timeouts[profile] + 60)
     except subprocess.TimeoutExpired:
         return RunResult(spec.name, profile, time.perf_counter() - start, "timeout",
-                         f"killed after {spec.timeouts[profile] + 60} s", metrics_path=str(metrics))
+                         f"killed after {spec.timeouts[profile] + 60} s", metrics_path=str(metrics),
+                         executed_path=str(executed))
     seconds = time.perf_counter() - start
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
         status = "dead kernel" if ("DeadKernelError" in output or "Kernel died" in output) else "error"
         failed = failed_claims_detail(metrics)
         if status == "error" and failed:
-            return RunResult(spec.name, profile, seconds, "claim failed", failed, output, str(metrics))
-        return RunResult(spec.name, profile, seconds, status, _last_lines(output), output, str(metrics))
+            return RunResult(spec.name, profile, seconds, "claim failed", failed, output, str(metrics), str(executed))
+        return RunResult(spec.name, profile, seconds, status, _last_lines(output), output, str(metrics), str(executed))
     recorded = json.loads(metrics.read_text())["metrics"] if metrics.exists() else {}
     failures = check_thresholds(recorded, spec.thresholds.get(profile, {}))
     if failures:
-        return RunResult(spec.name, profile, seconds, "thresholds", "; ".join(failures), output, str(metrics))
-    return RunResult(spec.name, profile, seconds, "ok", "", output, str(metrics))
+        return RunResult(spec.name, profile, seconds, "thresholds", "; ".join(failures), output, str(metrics),
+                         str(executed))
+    return RunResult(spec.name, profile, seconds, "ok", "", output, str(metrics), str(executed))
 
 
 def failed_claims_detail(metrics_path: Path) -> str:
@@ -200,7 +129,7 @@ def format_table(results: list[RunResult]) -> str:
 
 
 def run_course(profile: str = "ci", only: Iterable[str] | None = None, workers: int | None = None,
-               build_dir: str | os.PathLike[str] = REPO_ROOT / "build",
+               build_dir: str | os.PathLike[str] | None = None,
                registry: str | os.PathLike[str] = REGISTRY, root: Path = REPO_ROOT,
                extra_env: dict[str, str] | None = None) -> list[RunResult]:
     """Run the registered notebooks (optionally only those whose name contains one of ``only``).
@@ -216,14 +145,14 @@ def run_course(profile: str = "ci", only: Iterable[str] | None = None, workers: 
         specs = [s for s in specs if any(o in s.name for o in only)]
         if not specs:
             raise ValueError(f"no notebook matches {list(only)}")
-    out = Path(build_dir)
+    out = CourseLayout(root, build_dir).build
     out.mkdir(parents=True, exist_ok=True)
     workers = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(pool.map(lambda s: run_notebook(s, profile, out, root, extra_env), specs))
     table = format_table(results)
-    (out / f"course-{profile}.md").write_text(table + "\n")
-    (out / f"course-{profile}.json").write_text(
+    CourseLayout(root, out).course_table(profile).write_text(table + "\n")
+    CourseLayout(root, out).course_table(profile, ".json").write_text(
         json.dumps([{k: v for k, v in asdict(r).items() if k != "output"} for r in results], indent=2))
     write_report(results, specs, out, workers=workers)
     return results
@@ -265,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--profile", default="ci", choices=PROFILES)
     run.add_argument("--only", nargs="*", help="run only notebooks whose name contains one of these")
     run.add_argument("--workers", type=int, default=None, help="notebooks run at the same time (default: cores)")
-    run.add_argument("--build-dir", default=str(REPO_ROOT / "build"))
+    run.add_argument("--build-dir", default=str(CourseLayout().build))
     ref = sub.add_parser("reference", help="re-execute solution notebooks in place (ci profile) as reference outputs")
     ref.add_argument("--only", nargs="*", help="only notebooks whose name contains one of these")
     args = parser.parse_args(argv)
@@ -281,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         if r.status != "ok":
             print(f"\n--- {r.notebook}: {r.status}\n{r.detail}\n", file=sys.stderr)
     print(format_table(results))
-    print(f"\nSaved {Path(args.build_dir) / f'course-{args.profile}.md'} and the report "
-          f"{Path(args.build_dir) / 'report.html'}")
+    print(f"\nSaved {CourseLayout(build=args.build_dir).course_table(args.profile)} and the report "
+          f"{CourseLayout(build=args.build_dir).report('.html')}")
     return 0 if all(r.status == "ok" for r in results) else 1
 
 

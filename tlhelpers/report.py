@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # only for type hints; course imports this module lazily
-    from tlhelpers.course import NotebookSpec, RunResult
+from tlhelpers.layout import CourseLayout
+
+if TYPE_CHECKING:  # only for type hints
+    from tlhelpers.registry import NotebookSpec, RunResult
 
 __all__ = ["extract_figures", "claim_rows", "write_report"]
 
@@ -93,7 +95,7 @@ def write_report(results: list[RunResult], specs: list[NotebookSpec], build_dir:
                  workers: int = 1) -> tuple[Path, Path]:
     """Write ``report.md`` and ``report.html`` into ``build_dir``; returns both paths."""
     by_name = {s.name: s for s in specs}
-    files = build_dir / "report_files"
+    files = CourseLayout(build=build_dir).report_files()
     profile = results[0].profile if results else "?"
     total = sum(r.seconds for r in results)
     header = (f"Profile `{profile}`, {len(results)} notebook(s), {sum(r.status == 'ok' for r in results)} ok; "
@@ -113,7 +115,8 @@ def write_report(results: list[RunResult], specs: list[NotebookSpec], build_dir:
     body.append("</table>")
     for r in results:
         spec = by_name[r.notebook]
-        executed = build_dir / "executed" / spec.path.parent.name / spec.path.name
+        executed = Path(r.executed_path) if r.executed_path else CourseLayout(build=build_dir).executed(
+            spec.assignment, spec.stem)
         figures = extract_figures(executed, files, f"{spec.assignment}__{spec.path.stem}")
         metrics = _key_metrics(spec, r.profile, r.metrics_path)
         md += ["", f"## {r.notebook}", "", f"{r.status}, {r.seconds:.1f} s."]
@@ -133,7 +136,7 @@ def write_report(results: list[RunResult], specs: list[NotebookSpec], build_dir:
             rel = fig.relative_to(build_dir).as_posix()
             md += ["", f"![{fig.stem}]({rel})"]
             body.append(f"<img src='{html.escape(rel)}' alt='{html.escape(fig.stem)}'>")
-    md_path, html_path = build_dir / "report.md", build_dir / "report.html"
+    md_path, html_path = CourseLayout(build=build_dir).report(".md"), CourseLayout(build=build_dir).report(".html")
     md_path.write_text("\n".join(md) + "\n")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:auto}td,th{border:1px solid #ccc;padding:4px}"
              "table{border-collapse:collapse;margin:8px 0}tr.bad{background:#fdd}img{max-width:100%;margin:6px 0}"

@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from tlhelpers import imagenet
-from tlhelpers._efficientnet_spec import (BLOCKS, BN_EPSILON, DROPOUT, HEAD_CHANNELS, MEAN_RGB, NUM_CLASSES,
+from tlhelpers.efficientnet_spec import (BLOCKS, BN_EPSILON, DROPOUT, HEAD_CHANNELS, MEAN_RGB, NUM_CLASSES,
                                           PREPROCESSING, STD_RGB, STEM_CHANNELS, BlockSpec, checkpoint_layers,
                                           same_padding)
 from tlhelpers.cache import array_fingerprint, cache_dir, load_checked_array, save_checked_array, stable_key
@@ -83,7 +83,7 @@ def _bn(channels: int) -> nn.BatchNorm2d:
 class MBConv(nn.Module):
     """Inverted-residual block: 1x1 expand -> kxk depthwise -> 1x1 project (+ identity shortcut).
 
-    ``spec`` (a :class:`~tlhelpers._efficientnet_spec.BlockSpec`) says sizes; ``name`` is the Keras-style name
+    ``spec`` (a :class:`~tlhelpers.efficientnet_spec.BlockSpec`) says sizes; ``name`` is the Keras-style name
     (``block3b``), the same as the Keras model's layer prefix.
     """
 
@@ -254,12 +254,12 @@ def preprocess_input(x: Any) -> torch.Tensor:
     """
     name = "tlhelpers.torch.preprocess_input"
     t = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
-    layout = imagenet._check_layout(tuple(t.shape), "first", name)
+    layout = imagenet.check_layout(tuple(t.shape), "first", name)
     if layout == "NHWC":
         t = t.permute(0, 3, 1, 2)
     if t.dtype != torch.uint8 and t.numel():
         t = t.float()
-        imagenet._check_range(float(t.min()), float(t.max()), name)
+        imagenet.check_range(float(t.min()), float(t.max()), name)
     t = t.float()
     mean = torch.tensor(MEAN_RGB, dtype=torch.float32, device=t.device).view(1, 3, 1, 1)
     std = torch.tensor(STD_RGB, dtype=torch.float32, device=t.device).view(1, 3, 1, 1)
@@ -381,7 +381,7 @@ def _model_fingerprint(model: nn.Module) -> str:
 def feature_cache_path(model: nn.Module, images: Any, preprocess: bool = True) -> Path:
     """Where :func:`extract_features` caches the features of ``model`` on ``images``."""
     arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
-    layout = imagenet._check_layout(arr.shape, "first", "tlhelpers.torch.extract_features")
+    layout = imagenet.check_layout(arr.shape, "first", "tlhelpers.torch.extract_features")
     size = arr.shape[2:4] if layout == "NCHW" else arr.shape[1:3]
     key = stable_key("torch", _model_fingerprint(model), array_fingerprint(arr),
                      PREPROCESSING if preprocess else "none", list(size))
@@ -415,7 +415,7 @@ def extract_features(model: nn.Module, images: Any, batch_size: int = 64, cache:
         cached = load_checked_array(path)
         if cached is not None:
             return cached
-    layout = imagenet._check_layout(arr.shape, "first", "tlhelpers.torch.extract_features")
+    layout = imagenet.check_layout(arr.shape, "first", "tlhelpers.torch.extract_features")
     dev = torch.device(choose_device(device))
     was_training = model.training
     old_threads = torch.get_num_threads()

@@ -61,7 +61,7 @@ def phase_two_lr_answers():
 @probe("ft_torch_count_params_tests", what="mbconv_trainable_params for the 16 blocks and two other specs")
 def mbconv_trainable_params_answers():
     import numpy as np
-    from tlhelpers._efficientnet_spec import BLOCKS, BlockSpec
+    from tlhelpers.efficientnet_spec import BLOCKS, BlockSpec
 
     specs = list(BLOCKS) + [
         BlockSpec(index=16, stage=8, name="block8a", kernel=7, stride=1, expand_ratio=4, in_channels=24,

@@ -36,12 +36,12 @@ def quadrant_winners():
 
 @probe("sm_torch_freeze_first_n_tests", what="which parameters are trainable after freeze_first_n, and its errors")
 def frozen_blocks():
-    from tlhelpers import strategy as st
+    from tlhelpers import strategy_experiments as sx
 
     answers = []
     for n in range(7):
-        for widths in (st.DEFAULT_WIDTHS, (4, 4, 8)):
-            model = st.small_cnn(10, widths=widths, pool_after=(0,), seed=1)
+        for widths in (sx.DEFAULT_WIDTHS, (4, 4, 8)):
+            model = sx.small_cnn(10, widths=widths, pool_after=(0,), seed=1)
             last = len(model.features) - 1
             for p in list(model.features[last].parameters()) + list(model.head.parameters()):
                 p.requires_grad_(False)          # frozen beforehand: must end trainable unless covered by n
@@ -54,7 +54,7 @@ def frozen_blocks():
             })
     for bad in (-1, 7):
         try:
-            freeze_first_n(st.small_cnn(5), bad)
+            freeze_first_n(sx.small_cnn(5), bad)
             answers.append("no error")
         except Exception as error:  # the kind of error is what is graded
             answers.append(type(error).__name__)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-MAX_CELL_OUTPUT_CHARS = 100_000   # per cell; the rest is replaced by a note (a 50 MB line is not kept whole)
-MAX_PROBE_OUTPUT_CHARS = 4_000_000  # a probe cell prints one answer line, which may be a larger array
+from tlhelpers.grading.limits import MAX_CELL_OUTPUT_CHARS, MAX_PROBE_OUTPUT_CHARS, PROBE_TAG
 
 
 def _client_class():
@@ -20,7 +19,7 @@ def _client_class():
         """nbclient with a cap on the text each cell may print, applied as outputs arrive."""
 
         def output(self, outs, msg, display_id, cell_index):
-            probe_cell = "tlgrader" in self.nb.cells[cell_index].get("metadata", {})
+            probe_cell = PROBE_TAG in self.nb.cells[cell_index].get("metadata", {})
             cap = MAX_PROBE_OUTPUT_CHARS if probe_cell else MAX_CELL_OUTPUT_CHARS
             used = sum(_size(o) for o in outs)
             if used >= cap:
@@ -66,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         status = "timeout"
     except Exception as error:  # noqa: BLE001 - any failure is reported as data, the grader decides
         status = f"error: {type(error).__name__}"
-    nb.metadata["tlgrader"] = {"status": status}
+    nb.metadata[PROBE_TAG] = {"status": status}
     nbformat.write(nb, args.output)
     return 0
 

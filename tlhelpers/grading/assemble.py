@@ -8,14 +8,11 @@ none), and code a student added outside the answer cells is not run (the README 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
 
+from tlhelpers.grading.limits import MAX_ANSWER_CHARS, PROBE_TAG
 from tlhelpers.grading.probes import Probe, kernel_call, kernel_prelude
-
-MAX_ANSWER_CHARS = 200_000      # an answer cell larger than this is cut (and the cut is reported)
-PROBE_TAG = "tlgrader"
 
 
 @dataclass
@@ -114,7 +111,3 @@ def without_probes(nb: nbformat.NotebookNode, secrets: list[str]) -> nbformat.No
                 outputs[i] = nbformat.v4.new_output("stream", name="stderr",
                                                     text="[output removed: it quoted the grader's code]\n")
     return out
-
-
-def read_release(path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(path, as_version=4)

@@ -17,9 +17,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tlhelpers.cache import atomic_write
+from tlhelpers.grading.limits import MAX_NOTEBOOK_BYTES
+from tlhelpers.layout import CourseLayout
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-MAX_NOTEBOOK_BYTES = 50 * 2**20
 
 
 @dataclass
@@ -79,7 +80,7 @@ def match(name: str, notebooks: list[str]) -> tuple[str | None, str | None, str]
 
 def collect(course: Path, assignment: str, source: Path) -> CollectReport:
     """Copy the notebooks in ``source`` into build/submitted and return (and save) the report."""
-    release = Path(course) / "notebooks" / assignment
+    release = CourseLayout(Path(course)).release(assignment)
     notebooks = sorted(p.stem for p in release.glob("*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(f"no released notebooks in {release}: release the assignment first (make release)")
@@ -101,7 +102,7 @@ def collect(course: Path, assignment: str, source: Path) -> CollectReport:
                 continue
         chosen[(student, notebook)] = (name, mtime, read())
     for (student, notebook), (_, mtime, data) in sorted(chosen.items()):
-        folder = Path(course) / "build" / "submitted" / student / assignment
+        folder = CourseLayout(Path(course)).submitted(student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_write(folder / f"{notebook}.ipynb") as handle:
             handle.write(data)
@@ -112,7 +113,7 @@ def collect(course: Path, assignment: str, source: Path) -> CollectReport:
         lacking = sorted(set(notebooks) - set(handed))
         if lacking:
             report.missing[student] = lacking
-    out = Path(course) / "build" / "grading" / f"collect-{assignment}.json"
+    out = CourseLayout(Path(course)).collect_report(assignment)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(out, "w") as handle:
         json.dump(asdict(report), handle, indent=1)

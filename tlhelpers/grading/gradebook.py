@@ -6,18 +6,15 @@ written here, in place of nbgrader's autograde. Manual scores and extra credit a
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from tlhelpers.grading.scoring import NotebookResult
-
-COURSE_ID = "transfer-learning"
-URL_VARIABLE = "TLHELPERS_GRADEBOOK_URL"
+from tlhelpers.layout import COURSE_ID, CourseLayout
 
 
 def gradebook_url(course: Path) -> str:
     """``$TLHELPERS_GRADEBOOK_URL`` (e.g. ``postgresql+psycopg2://...``), else the course's SQLite file."""
-    return os.environ.get(URL_VARIABLE) or "sqlite:///" + str(Path(course).resolve() / "build" / "gradebook.db")
+    return CourseLayout(Path(course)).gradebook_url()
 
 
 def is_sqlite(url: str) -> bool:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from tlhelpers.grading.limits import MAX_PROBE_OUTPUT_CHARS
+
 Judge = Callable[[Any, Any], "str | None"]
 
 
@@ -152,7 +154,7 @@ def kernel_call(probe_: Probe) -> str:
     return f"{probe_.body}\n\n__tl_report({probe_.name!r}, {probe_.name})\ndel {probe_.name}\n"
 
 
-def parse_report(text: str, nonce: str, name: str, max_chars: int = 4_000_000) -> dict | None:
+def parse_report(text: str, nonce: str, name: str, max_chars: int = MAX_PROBE_OUTPUT_CHARS) -> dict | None:
     """The last answer line for probe ``name`` in a cell's printed text, or None. Untrusted input: parsed, not run."""
     import json
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import nbformat
 
+from tlhelpers.layout import GRADEBOOK_URL_VARIABLE, CourseLayout
+
 LEAK_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
 
@@ -46,22 +48,22 @@ def generate(course: Path, assignment: str, into: Path) -> Path:
     scratch = into / "course"
     scratch.mkdir(parents=True)
     shutil.copy(course / "nbgrader_config.py", scratch / "nbgrader_config.py")
-    shutil.copytree(course / "solutions" / assignment, scratch / "solutions" / assignment,
+    shutil.copytree(CourseLayout(course).source(assignment), CourseLayout(scratch).source(assignment),
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    (scratch / "build").mkdir()
+    CourseLayout(scratch).build.mkdir()
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    env.pop("TLHELPERS_GRADEBOOK_URL", None)      # the scratch release must not touch the real gradebook
+    env.pop(GRADEBOOK_URL_VARIABLE, None)      # the scratch release must not touch the real gradebook
     proc = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"],
                           cwd=scratch, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{proc.stdout}\n{proc.stderr}")
-    return scratch / "notebooks" / assignment
+    return CourseLayout(scratch).release(assignment)
 
 
 def verify(course: Path, assignment: str) -> list[str]:
     """Problems with the committed release of ``assignment``: differences from a fresh one, and leaks."""
     course = Path(course).resolve()
-    committed = course / "notebooks" / assignment
+    committed = CourseLayout(course).release(assignment)
     problems = leaks(committed)
     with tempfile.TemporaryDirectory() as tmp:
         fresh = generate(course, assignment, Path(tmp))

@@ -9,7 +9,6 @@ $TLHELPERS_GRADEBOOK_URL); the same worker command (``--shard i/n``) runs as job
 from __future__ import annotations
 
 import json
-import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
@@ -21,17 +20,18 @@ from tlhelpers.grading import gradebook, sandbox
 from tlhelpers.grading.collect import STUDENT_ID
 from tlhelpers.grading.feedback import write_feedback
 from tlhelpers.grading.scoring import NotebookResult, TestResult, answer_key, grade_notebook
+from tlhelpers.layout import CourseLayout
 
 
 def release_notebooks(course: Path, assignment: str) -> list[Path]:
-    notebooks = sorted((course / "notebooks" / assignment).glob("*.ipynb"))
+    notebooks = sorted(CourseLayout(course).release(assignment).glob("*.ipynb"))
     if not notebooks:
-        raise FileNotFoundError(f"no released notebooks for {assignment!r} in {course / 'notebooks'}")
+        raise FileNotFoundError(f"no released notebooks for {assignment!r} in {CourseLayout(course).release()}")
     return notebooks
 
 
 def submitted_students(course: Path, assignment: str) -> list[str]:
-    root = course / "build" / "submitted"
+    root = CourseLayout(course).submitted()
     return sorted(p.name for p in root.iterdir() if (p / assignment).is_dir()) if root.is_dir() else []
 
 
@@ -39,9 +39,9 @@ def answer_keys(course: Path, assignment: str, limits: sandbox.Limits) -> dict[s
     """The key of every notebook of ``assignment`` (computed in the sandbox from the solution, then cached)."""
     keys = {}
     for release in release_notebooks(course, assignment):
-        source = course / "solutions" / assignment / release.name
-        keys[release.name] = answer_key(release, source, course / "build" / "grading" / "keys" / assignment,
-                                        course / "build" / "grading" / "work" / assignment / "_key", limits)
+        source = CourseLayout(course).source(assignment) / release.name
+        keys[release.name] = answer_key(release, source, CourseLayout(course).keys(assignment),
+                                        CourseLayout(course).work(assignment, "_key"), limits)
     return keys
 
 
@@ -50,17 +50,17 @@ def grade_student(course: Path, assignment: str, student: str, keys: dict[str, d
     """Grade one student's submission of ``assignment`` and record everything; returns a summary dict."""
     if not STUDENT_ID.match(student):
         raise ValueError(f"{student!r} is not a valid student id")
-    folder = course / "build" / "submitted" / student / assignment
+    folder = CourseLayout(course).submitted(student, assignment)
     results: list[NotebookResult] = []
     for release in release_notebooks(course, assignment):
-        source = course / "solutions" / assignment / release.name
+        source = CourseLayout(course).source(assignment) / release.name
         submitted = folder / release.name
         if not submitted.is_file():
             tests = [TestResult(t.grade_id, 0.0, t.max_points, ["not handed in"])
                      for t in _empty_tests(release)]
             results.append(NotebookResult(release.name, tests, [f"{release.name} was not handed in"], "not run"))
             continue
-        work = course / "build" / "grading" / "work" / assignment / f"{student}-{release.stem}"
+        work = CourseLayout(course).work(assignment, f"{student}-{release.stem}")
         results.append(grade_notebook(release, source, submitted, keys[release.name], work, limits))
     stamp = folder / "timestamp.txt"
     timestamp = stamp.read_text().strip()[:64] if stamp.is_file() else None
@@ -84,15 +84,15 @@ def _empty_tests(release: Path) -> list[TestResult]:
 
 
 def _write_outputs(course: Path, assignment: str, student: str, results: list[NotebookResult]) -> None:
-    autograded = course / "build" / "autograded" / student / assignment
+    autograded = CourseLayout(course).autograded(student, assignment)
     autograded.mkdir(parents=True, exist_ok=True)
     for result in results:
         if result.executed is not None:
             with atomic_write(autograded / result.notebook, "w") as handle:
                 nbformat.write(result.executed, handle)
-    write_feedback(course / "build" / "feedback" / student / assignment / "feedback.html", student, assignment,
+    write_feedback(CourseLayout(course).feedback(student, assignment), student, assignment,
                    results)
-    out = course / "build" / "grading" / "results" / assignment / f"{student}.json"
+    out = CourseLayout(course).results(assignment, student)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(out, "w") as handle:
         json.dump({"student": student, "assignment": assignment,
@@ -145,7 +145,3 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
                 bar.update()
     bar.close()
     return sorted(summaries, key=lambda s: s["student"])
-
-
-def default_workers() -> int:
-    return max(1, (os.cpu_count() or 1))

@@ -23,23 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tlhelpers
+from tlhelpers.grading.limits import Limits
 
 # As root, each grading process runs its sandboxes as a uid of its own (no account needed), so that a fork bomb
 # in one submission exhausts only its own process limit, never a parallel worker's.
 SANDBOX_UID_BASE = 100_000
 INSIDE = Path("/grading")       # the work folder's path inside the sandbox
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of one sandboxed run."""
-
-    wall_seconds: int = 900
-    cell_timeout: int = 300
-    cpu_seconds: int = 1800
-    memory_bytes: int = 12 * 2**30
-    max_processes: int = 1024
-    max_file_bytes: int = 256 * 2**20
 
 
 @dataclass

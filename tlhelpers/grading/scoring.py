@@ -18,11 +18,10 @@ import nbformat
 
 from tlhelpers.cache import atomic_write
 from tlhelpers.grading import sandbox
-from tlhelpers.grading.assemble import PROBE_TAG, assemble, test_cells, without_probes
+from tlhelpers.grading.assemble import assemble, test_cells, without_probes
+from tlhelpers.grading.limits import MAX_EXECUTED_BYTES, PROBE_TAG
+from tlhelpers.grading.limits import MAX_NOTEBOOK_BYTES as MAX_SUBMISSION_BYTES
 from tlhelpers.grading.probes import Probe, judge, load_probes, parse_report, probe_file
-
-MAX_SUBMISSION_BYTES = 50 * 2**20
-MAX_EXECUTED_BYTES = 64 * 2**20
 
 
 @dataclass
@@ -104,7 +103,7 @@ def run_probes(release: nbformat.NotebookNode, submission: dict, probes: list[Pr
         if result_path.is_file() and not result_path.is_symlink() and result_path.stat().st_size <= MAX_EXECUTED_BYTES:
             try:
                 executed = nbformat.reads(result_path.read_text(encoding="utf-8", errors="replace"), as_version=4)
-                inner = executed.get("metadata", {}).get("tlgrader", {})
+                inner = executed.get("metadata", {}).get(PROBE_TAG, {})
                 if not ran.timed_out:
                     status = str(inner.get("status", "no status"))[:200] if isinstance(inner, dict) else "no status"
             except Exception:  # noqa: BLE001 - a broken result file is the student's loss, not the grader's crash

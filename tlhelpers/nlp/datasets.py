@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 
 from tlhelpers.data import DataNotFoundError, few_shot_subset
+from tlhelpers.package_data import install_hint, package_folder
 
 if TYPE_CHECKING:  # pragma: no cover
     from gensim.models import KeyedVectors
@@ -41,7 +42,7 @@ __all__ = [
 WORDNET_DIR_ENV = "TLHELPERS_WORDNET_DIR"
 DEBIAN_WORDNET_DIR = Path("/usr/share/wordnet")
 WORDNET_INSTALL_HINT = "sudo apt-get install wordnet-base"
-VADER_INSTALL_HINT = "pip install vaderSentiment==3.3.2  (or: pip install -e '.[nlp]')"
+VADER_INSTALL_HINT = install_hint("vaderSentiment", "nlp")
 
 #: WordNet's lexicographer files 03..28 (``lex_filenum`` in ``data.noun``), from WordNet's ``lexnames``.
 NOUN_LEXNAMES: dict[int, str] = {
@@ -223,16 +224,7 @@ class ValenceDataset:
 
 def vader_lexicon_path() -> Path:
     """Path of ``vader_lexicon.txt`` inside the ``vaderSentiment`` package (found without importing it)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("vaderSentiment")
-    if spec is None or not spec.submodule_search_locations:
-        raise DataNotFoundError(f"the VADER lexicon is not installed (package vaderSentiment is missing). "
-                                f"Install it with: {VADER_INSTALL_HINT}")
-    path = Path(list(spec.submodule_search_locations)[0]) / "vader_lexicon.txt"
-    if not path.is_file():
-        raise DataNotFoundError(f"{path} is missing; reinstall with: {VADER_INSTALL_HINT}")
-    return path
+    return package_folder("vaderSentiment", "The VADER lexicon", "vader_lexicon.txt", extra="nlp")
 
 
 def read_vader_lexicon(path: str | os.PathLike[str] | None = None) -> list[tuple[str, float, float]]:

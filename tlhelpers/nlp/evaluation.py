@@ -14,12 +14,13 @@ about a second. ``engine="gensim"`` runs gensim's own loop; the tests check that
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from tlhelpers.package_data import package_folder
 
 if TYPE_CHECKING:  # pragma: no cover
     from gensim.models import KeyedVectors
@@ -34,21 +35,11 @@ __all__ = [
     "evaluate_embeddings",
 ]
 
-_GENSIM_HINT = "pip install gensim==4.4.0  (or: pip install -e '.[nlp]')"
 _WORD_PAIR_FILES = {"wordsim353": "wordsim353.tsv", "simlex999": "simlex999.txt"}
 
 
 def _gensim_test_data(name: str) -> Path:
-    from tlhelpers.data import DataNotFoundError
-
-    spec = importlib.util.find_spec("gensim")  # locate without importing gensim (slow)
-    if spec is None or not spec.submodule_search_locations:
-        raise DataNotFoundError(f"gensim is not installed, so its test file {name} is missing. Install it with: "
-                                f"{_GENSIM_HINT}")
-    path = Path(list(spec.submodule_search_locations)[0]) / "test" / "test_data" / name
-    if not path.is_file():
-        raise DataNotFoundError(f"{path} is missing from the gensim installation; reinstall with: {_GENSIM_HINT}")
-    return path
+    return package_folder("gensim", f"gensim's test file {name}", "test", "test_data", name, extra="nlp")
 
 
 def analogy_questions_path() -> Path:

