@@ -11,6 +11,7 @@ import sys
 
 MAX_CELL_OUTPUT_CHARS = 100_000   # per cell; the rest is replaced by a note (a 50 MB line is not kept whole)
 MAX_PROBE_OUTPUT_CHARS = 4_000_000  # a probe cell prints one answer line, which may be a larger array
+INTERRUPT_GRACE_SECONDS = 10        # after a cell's timeout, how long an interrupted cell has to stop
 
 
 def _client_class():
@@ -33,7 +34,32 @@ def _client_class():
                                                    text=f"[output cut at {cap} characters]\n"))
             return out
 
+        async def _async_handle_timeout(self, timeout, cell=None):
+            return await _interrupt_then_kill(self, timeout)
+
     return CappedClient
+
+
+async def _interrupt_then_kill(client, timeout: int):
+    """At a cell's timeout: interrupt the kernel; if the cell has not answered within INTERRUPT_GRACE_SECONDS (it
+    ignores SIGINT, e.g. ``signal.signal(SIGINT, SIG_IGN)`` then a loop), kill the kernel (SIGKILL) and stop.
+
+    nbclient alone interrupts again every ``timeout`` seconds for ever, so such a cell held the grader until the
+    whole run's wall limit.
+    """
+    from queue import Empty
+
+    from nbclient.exceptions import DeadKernelError
+    from nbclient.util import ensure_async
+
+    await ensure_async(client.km.interrupt_kernel())
+    try:
+        # the interrupted cell's execute_reply: the poll loop takes it as the reply, and the notebook goes on
+        return await ensure_async(client.kc.shell_channel.get_msg(timeout=INTERRUPT_GRACE_SECONDS))
+    except Empty:
+        pass
+    await ensure_async(client.km.shutdown_kernel(now=True))
+    raise DeadKernelError(f"a cell ran past {timeout} s and ignored the interrupt: its kernel was killed")
 
 
 def _size(output) -> int:
@@ -60,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     status = "ok"
     try:
         client.execute()
-    except DeadKernelError:
-        status = "dead kernel"
+    except DeadKernelError as error:
+        status = "dead kernel" if "ignored the interrupt" not in str(error) else str(error)
     except CellTimeoutError:
         status = "timeout"
     except Exception as error:  # noqa: BLE001 - any failure is reported as data, the grader decides

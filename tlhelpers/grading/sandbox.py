@@ -2,7 +2,8 @@
 
 What the sandbox sees, read-only: the system (/usr, /etc), the Python installation and its environment, and the
 tlhelpers package folder (not the repository around it: no solutions/, no probe files, no gradebook). Writable: a
-private /tmp (the home folder and caches live there) and one work folder holding the notebook to run. Its own PID,
+private, size-limited /tmp (the home folder and caches live there), a size-limited working folder (tmpfs), and one
+result file on the host's disk (see _workdir_args). Its own PID,
 network, IPC and UTS namespaces: when the run ends, every process it started dies with it.
 
 As root (CI, a grading server) the code runs as an unprivileged uid with no account (one per grading process), so
@@ -28,6 +29,7 @@ import tlhelpers
 # in one submission exhausts only its own process limit, never a parallel worker's.
 SANDBOX_UID_BASE = 100_000
 INSIDE = Path("/grading")       # the work folder's path inside the sandbox
+RESULT = "out/executed.ipynb"   # the only file in it a run can write
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Limits:
     memory_bytes: int = 12 * 2**30
     max_processes: int = 1024
     max_file_bytes: int = 256 * 2**20
+    tmp_bytes: int = 2 * 2**30          # the private /tmp (home, caches): a tmpfs of at most this size
+    run_bytes: int = 512 * 2**20        # the notebook's working folder: a tmpfs too, nothing on the host's disk
 
 
 @dataclass
@@ -122,19 +126,31 @@ def sandbox_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def sandbox_command(workdir: Path, command: list[str], env: dict[str, str]) -> list[str]:
-    """The bwrap command line that runs ``command`` with ``workdir`` mounted (writable) at /grading."""
+def _workdir_args(workdir: Path, limits: Limits) -> list[str]:
+    """``workdir`` at /grading read-only; its run/ a size-limited tmpfs; only out/executed.ipynb writable.
+
+    So a run can write at most one file of at most ``max_file_bytes`` to the host's disk (one inode), and cannot
+    replace anything the grader reads afterwards with a link or a FIFO (the folders are read-only, the result file
+    is a mount point that cannot be removed or renamed).
+    """
+    return ["--ro-bind", str(workdir), str(INSIDE), "--perms", "0777", "--size", str(limits.run_bytes),
+            "--tmpfs", str(INSIDE / "run"), "--bind", str(workdir / RESULT), str(INSIDE / RESULT)]
+
+
+def sandbox_command(workdir: Path, command: list[str], env: dict[str, str], limits: Limits = Limits()) -> list[str]:
+    """The bwrap command line that runs ``command`` with ``workdir`` mounted at /grading (see _workdir_args)."""
     readonly = _readonly_paths()
     args = [bwrap_path(), "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox", "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     args += _system_args()
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--perms", "0777", "--dir", "/tmp/home"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
+             "--perms", "0777", "--dir", "/tmp/home"]
     args += _parent_dirs(readonly + [INSIDE])
     for path in readonly:
         args += ["--ro-bind", str(path), str(path)]
-    args += ["--bind", str(workdir), str(INSIDE), "--chdir", str(INSIDE / "run")]
+    args += _workdir_args(workdir, limits) + ["--chdir", str(INSIDE / "run")]
     if os.geteuid() == 0:
         # Root: keep only the right to drop to `nobody`, then drop it with every other capability.
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
@@ -159,6 +175,7 @@ def prepare_workdir(workdir: Path) -> None:
     """Create run/ and out/ in ``workdir``, owned by the sandbox user when the grader is root."""
     for sub in ("run", "out"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
+    (workdir / RESULT).touch()              # the one file a run may write (bind-mounted alone, see _workdir_args)
     if os.geteuid() == 0:
         for path in [workdir, *workdir.rglob("*")]:
             os.chown(path, sandbox_uid(), sandbox_uid(), follow_symlinks=False)
@@ -166,7 +183,7 @@ def prepare_workdir(workdir: Path) -> None:
 
 def run(workdir: Path, command: list[str], limits: Limits = Limits(), env: dict[str, str] | None = None) -> SandboxRun:
     """Run ``command`` in the sandbox over ``workdir``; kill everything it started when it ends or overruns."""
-    cmd = sandbox_command(workdir, command, sandbox_env(env))
+    cmd = sandbox_command(workdir, command, sandbox_env(env), limits)
     log_path = workdir.parent / (workdir.name + ".log")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -193,6 +210,6 @@ def run(workdir: Path, command: list[str], limits: Limits = Limits(), env: dict[
 def execute_notebook(workdir: Path, limits: Limits = Limits(), env: dict[str, str] | None = None) -> SandboxRun:
     """Execute ``workdir/in.ipynb`` in the sandbox into ``workdir/out/executed.ipynb``."""
     command = [str(Path(sys.prefix) / "bin" / "python"), "-m", "tlhelpers.grading._execute",
-               str(INSIDE / "in.ipynb"), str(INSIDE / "out" / "executed.ipynb"),
+               str(INSIDE / "in.ipynb"), str(INSIDE / RESULT),
                "--cell-timeout", str(limits.cell_timeout), "--cwd", str(INSIDE / "run")]
     return run(workdir, command, limits, env)
