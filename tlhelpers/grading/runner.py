@@ -70,7 +70,9 @@ def grade_student(course: Path, assignment: str, student: str, keys: dict[str, d
         if timestamp is None:
             raise
         gradebook.record(url, assignment, student, results, None)   # an unparsable timestamp is not fatal
-    problems = [f"{r.notebook}: {r.status}" for r in results if r.status.startswith(NOT_CHECKED)]
+    # what the instructor should look at: notebooks not run, stopped early, malformed (each also in the feedback)
+    problems = [f"{r.notebook}: {'; '.join(r.notes) if r.notes else r.status}" for r in results
+                if r.status != "ok" or r.notes]
     try:
         _write_outputs(course, assignment, student, results)
     except Exception as error:  # noqa: BLE001 - the grade is recorded; a page that cannot be written is listed

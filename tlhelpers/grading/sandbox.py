@@ -119,6 +119,9 @@ def sandbox_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         "IPYTHONDIR": "/tmp/home/.ipython", "TLHELPERS_CACHE": "/tmp/home/cache", "TLHELPERS_PROFILE": "smoke",
         "TQDM_DISABLE": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
         "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
+        # the same tlhelpers the grader runs (the folder bound read-only), also where the environment's editable
+        # install points at another checkout that the sandbox does not see (a git worktree)
+        "PYTHONPATH": str(Path(tlhelpers.__file__).resolve().parent.parent),
     }
     if os.environ.get("TLHELPERS_FASHION_MNIST_DIR"):
         env["TLHELPERS_FASHION_MNIST_DIR"] = str(Path(os.environ["TLHELPERS_FASHION_MNIST_DIR"]).resolve())
