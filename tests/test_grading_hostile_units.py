@@ -258,3 +258,21 @@ def test_collect_reports_claims_and_merges_case_variants(tmp_path):
         submitted = course / "build" / "submitted"
         assert json.loads((submitted / "bob" / "a1" / "one.ipynb").read_text()) == {"who": "bob"}
         assert not (submitted / "Carol").exists()
+
+
+# --- finding 5: time limits sized from the solution's own cost -------------------------------------------------
+
+def test_time_limits_are_a_multiple_of_the_solutions_run(tmp_path):
+    from tlhelpers.grading.cost import load_cost, save_cost, sized_limits
+    from tlhelpers.grading.sandbox import Limits
+
+    key = tmp_path / "toy-abc.json"
+    assert load_cost(key) is None and sized_limits(Limits(), None) == Limits()     # no cost known: fixed limits
+    save_cost(key, 6.2)
+    assert load_cost(key) == 6.2
+    fast = sized_limits(Limits(), load_cost(key))
+    assert (fast.cell_timeout, fast.wall_seconds) == (60, 180)          # floors: 300 s and 900 s before
+    slow = sized_limits(Limits(), 45.0)
+    assert (slow.cell_timeout, slow.wall_seconds) == (225, 450)
+    assert sized_limits(Limits(), 1000.0) == Limits()                   # never above the fixed limits
+    assert sized_limits(Limits(cell_timeout=15, wall_seconds=120), 6.2).cell_timeout == 15

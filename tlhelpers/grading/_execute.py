@@ -69,6 +69,18 @@ def _size(output) -> int:
     return sum(len(v) if isinstance(v, str) else len(str(v)) for v in data.values()) + len(str(output.get("traceback", "")))
 
 
+def _not_dumpable() -> None:
+    """PR_SET_DUMPABLE 0 for this runner: the student's code (the kernel is its child, same uid) cannot ptrace it or
+    open its /proc/<pid>/mem, fd/ or environ, to change what it writes. The kernel, started by exec, is dumpable
+    again, which only exposes the student's own process."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)         # PR_SET_DUMPABLE = 4
+    except (AttributeError, OSError):
+        pass                                            # not Linux: no /proc/<pid>/mem to protect
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("notebook")
@@ -76,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell-timeout", type=int, default=300)
     parser.add_argument("--cwd", default=".")
     args = parser.parse_args(argv)
+    _not_dumpable()
 
     import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError

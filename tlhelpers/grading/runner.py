@@ -20,7 +20,8 @@ from tlhelpers.cache import atomic_write
 from tlhelpers.grading import gradebook, sandbox
 from tlhelpers.grading.collect import STUDENT_ID
 from tlhelpers.grading.feedback import write_feedback
-from tlhelpers.grading.scoring import NotebookResult, TestResult, answer_key, grade_notebook
+from tlhelpers.grading.cost import load_cost, sized_limits
+from tlhelpers.grading.scoring import NotebookResult, TestResult, answer_key, grade_notebook, key_file
 
 
 def release_notebooks(course: Path, assignment: str) -> list[Path]:
@@ -61,7 +62,9 @@ def grade_student(course: Path, assignment: str, student: str, keys: dict[str, d
             results.append(NotebookResult(release.name, tests, [f"{release.name} was not handed in"], "not run"))
             continue
         work = course / "build" / "grading" / "work" / assignment / f"{student}-{release.stem}"
-        results.append(_grade_or_zero(release, source, submitted, keys[release.name], work, limits))
+        key_path = key_file(release, source, course / "build" / "grading" / "keys" / assignment)
+        sized = sized_limits(limits, load_cost(key_path))     # a multiple of the solution's own run time
+        results.append(_grade_or_zero(release, source, submitted, keys[release.name], work, sized))
     stamp = folder / "timestamp.txt"
     timestamp = stamp.read_text().strip()[:64] if stamp.is_file() else None
     try:

@@ -25,8 +25,9 @@ from pathlib import Path
 
 import tlhelpers
 
-# As root, each grading process runs its sandboxes as a uid of its own (no account needed), so that a fork bomb
-# in one submission exhausts only its own process limit, never a parallel worker's.
+# As root, each run executes as a uid of its own (no account needed; a range per grading process), so that a fork
+# bomb in one submission exhausts only its own process limit, never a parallel worker's, and nothing a run leaves
+# under its uid (its user keyring) reaches the next run.
 SANDBOX_UID_BASE = 100_000
 INSIDE = Path("/grading")       # the work folder's path inside the sandbox
 RESULT = "out/executed.ipynb"   # the only file in it a run can write
@@ -68,9 +69,44 @@ def bwrap_path() -> str:
     return path
 
 
+UIDS_PER_PROCESS = 10_000
+_run_index = 0
+
+
+def sandbox_uid_range() -> range:
+    """The uids this grading process's runs use (root only), one range per process so workers never share one."""
+    start = SANDBOX_UID_BASE + (os.getpid() % 50_000) * UIDS_PER_PROCESS
+    return range(start, start + UIDS_PER_PROCESS)
+
+
 def sandbox_uid() -> int:
-    """The uid sandboxes of this process run as (root only; otherwise the caller's own uid, mapped)."""
-    return SANDBOX_UID_BASE + os.getpid() % 50_000
+    """The uid the current run executes as (root only; otherwise the caller's own uid, mapped).
+
+    A fresh one per run (:func:`prepare_workdir` moves on to the next): what a run leaves under its uid, such as
+    keys in its user keyring, is not readable by the next submission's run.
+    """
+    return sandbox_uid_range()[_run_index % UIDS_PER_PROCESS]
+
+
+def _next_run_uid() -> int:
+    global _run_index
+    _run_index += 1
+    return sandbox_uid()
+
+
+def _session_keyring_call():
+    """A function that gives the calling process an empty session keyring of its own, or None (unknown platform).
+
+    Without it a run inherits the grader's session keyring: it would possess (so could read) the grader's keys, and
+    could leave keys there for every later run.
+    """
+    import ctypes
+
+    number = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)      # the keyctl system call
+    if number is None:
+        return None
+    syscall = ctypes.CDLL(None, use_errno=True).syscall
+    return lambda: syscall(number, 1, None)                             # KEYCTL_JOIN_SESSION_KEYRING, anonymous
 
 
 def _readonly_paths() -> list[Path]:
@@ -165,7 +201,11 @@ def sandbox_command(workdir: Path, command: list[str], env: dict[str, str], limi
 
 
 def _apply_limits(limits: Limits):
+    fresh_keyring = _session_keyring_call()       # looked up before the fork: the child only calls it
+
     def preexec() -> None:
+        if fresh_keyring is not None:
+            fresh_keyring()
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes, limits.max_file_bytes))
@@ -180,6 +220,7 @@ def prepare_workdir(workdir: Path) -> None:
         (workdir / sub).mkdir(parents=True, exist_ok=True)
     (workdir / RESULT).touch()              # the one file a run may write (bind-mounted alone, see _workdir_args)
     if os.geteuid() == 0:
+        _next_run_uid()                     # each run a fresh uid: prepare_workdir comes before every run
         for path in [workdir, *workdir.rglob("*")]:
             os.chown(path, sandbox_uid(), sandbox_uid(), follow_symlinks=False)
 

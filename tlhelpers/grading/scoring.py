@@ -10,6 +10,7 @@ import hashlib
 import json
 import secrets
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import nbformat
 from tlhelpers.cache import atomic_write
 from tlhelpers.grading import sandbox
 from tlhelpers.grading.assemble import PROBE_TAG, assemble, test_cells, without_probes
+from tlhelpers.grading.cost import save_cost
 from tlhelpers.grading.probes import Probe, judge, load_probes, parse_report, probe_file
 
 MAX_SUBMISSION_BYTES = 50 * 2**20
@@ -169,13 +171,15 @@ def key_fingerprint(release_path: Path, source_path: Path, profile: str = "smoke
 def answer_key(release_path: Path, source_path: Path, keys_dir: Path, workdir: Path,
                limits: sandbox.Limits = sandbox.Limits()) -> dict[str, Any]:
     """The probes' answers on the solution notebook (computed in the sandbox once, then read from ``keys_dir``)."""
-    cached = keys_dir / f"{source_path.stem}-{key_fingerprint(release_path, source_path)}.json"
+    cached = key_file(release_path, source_path, keys_dir)
     if cached.is_file():
         return json.loads(cached.read_text())
     probes = load_probes(probe_file(source_path))
     release = nbformat.read(release_path, as_version=4)
     solution = json.loads(source_path.read_text())
+    started = time.perf_counter()
     reports, _, status, _ = run_probes(release, solution, probes, workdir, limits)
+    seconds = time.perf_counter() - started
     broken = {name: (r or {}).get("error", "no answer came back") for name, r in reports.items()
               if r is None or not r["ok"]}
     if broken:
@@ -185,7 +189,13 @@ def answer_key(release_path: Path, source_path: Path, keys_dir: Path, workdir: P
     cached.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(cached, "w") as handle:
         json.dump(key, handle)
+    save_cost(cached, seconds)      # the students' time limits are sized from it (tlhelpers.grading.cost)
     return key
+
+
+def key_file(release_path: Path, source_path: Path, keys_dir: Path) -> Path:
+    """The cached key of a notebook: named by the fingerprint of everything it depends on."""
+    return keys_dir / f"{source_path.stem}-{key_fingerprint(release_path, source_path)}.json"
 
 
 def grade_notebook(release_path: Path, source_path: Path, submission_path: Path, key: dict[str, Any],
