@@ -141,7 +141,8 @@ def test_a_run_can_write_only_bounded_space(tmp_path):
     (work / "probe.py").write_text(BOUNDS_PROBE)
     sandbox.prepare_workdir(work)
     limits = sandbox.Limits(wall_seconds=60, tmp_bytes=8 * 2**20, run_bytes=4 * 2**20)
-    ran = sandbox.run(work, [str(Path(sys.prefix).resolve() / "bin" / "python"), str(sandbox.INSIDE / "probe.py")], limits)
+    python = str(Path(sys.prefix).resolve() / "bin" / "python")
+    ran = sandbox.run(work, [python, str(sandbox.INSIDE / "probe.py")], limits)
     assert ran.returncode == 0, ran.log
     result = json.loads(read_regular(work, sandbox.RESULT))
     assert result["tmp"] <= 8 * 2**20 and result["run"] <= 4 * 2**20, result

@@ -194,7 +194,8 @@ def test_feedback_does_not_quote_the_key_unless_the_instructor_asks(monkeypatch)
     assert judge(p, {"ok": True, "value": {"a": 1}}, {"b": 1}) == \
         "add on hidden inputs: answer has keys that are not expected: ['a']"
     assert judge(p, {"ok": True, "value": 2.5}, 9.0) == "add on hidden inputs: answer is 2.5, not the expected value"
-    assert judge(p, {"ok": True, "value": "x"}, "secret") == "add on hidden inputs: answer is 'x', not the expected value"
+    assert judge(p, {"ok": True, "value": "x"}, "secret") == \
+        "add on hidden inputs: answer is 'x', not the expected value"
     monkeypatch.setenv("TLHELPERS_FEEDBACK_SHOW_EXPECTED", "1")
     assert judge(p, {"ok": True, "value": [42, 1, 0.75]}, [42, 0, 0.75]) == \
         "add on hidden inputs: answer[1] is 1, expected 0"

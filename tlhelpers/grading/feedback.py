@@ -30,7 +30,8 @@ def summary_html(student: str, assignment: str, results: list[NotebookResult]) -
         parts.append("<table border='1' cellpadding='4' style='border-collapse:collapse'>"
                      "<tr><th>check</th><th>points</th><th>result</th></tr>")
         for test in result.tests:
-            verdict = "passed" if not test.reasons else "failed: " + "; ".join(r[:MAX_REASON_CHARS] for r in test.reasons)
+            reasons = "; ".join(r[:MAX_REASON_CHARS] for r in test.reasons)
+            verdict = "passed" if not test.reasons else "failed: " + reasons
             colour = "#e6f4ea" if not test.reasons else "#fde8e8"
             parts.append(f"<tr style='background:{colour}'><td>{html.escape(test.grade_id)}</td>"
                          f"<td>{test.points:g} / {test.max_points:g}</td><td>{html.escape(verdict)}</td></tr>")
@@ -46,7 +47,8 @@ def write_feedback(path: Path, student: str, assignment: str, results: list[Note
     bodies = []
     for result in results:
         if result.executed is not None:
-            bodies.append(f"<h2>{html.escape(result.notebook)} as it was graded</h2>" + render_notebook(result.executed))
+            bodies.append(f"<h2>{html.escape(result.notebook)} as it was graded</h2>"
+                          + render_notebook(result.executed))
         else:
             bodies.append(f"<p>{html.escape(result.notebook)} did not run: {html.escape(result.status)}</p>")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,7 @@ def render_output(output: dict) -> str:
         if data is not None and BASE64.match(data):
             parts.append(f"<img alt='figure' src='data:{mime};base64,{''.join(data.split())}'>")
         elif data is not None:
-            parts.append(_pre(f"[an image that is not valid base64 was not shown]", "err"))
+            parts.append(_pre("[an image that is not valid base64 was not shown]", "err"))
     if "text/plain" in output["data"] and (not parts or "[not shown" in output["data"]["text/plain"]):
         parts.append(_pre(output["data"]["text/plain"], "out"))
     return "".join(parts)
