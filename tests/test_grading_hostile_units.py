@@ -277,3 +277,24 @@ def test_time_limits_are_a_multiple_of_the_solutions_run(tmp_path):
     assert (slow.cell_timeout, slow.wall_seconds) == (225, 450)
     assert sized_limits(Limits(), 1000.0) == Limits()                   # never above the fixed limits
     assert sized_limits(Limits(cell_timeout=15, wall_seconds=120), 6.2).cell_timeout == 15
+
+
+def test_a_worker_that_dies_does_not_leave_later_students_ungraded(tmp_path, monkeypatch):
+    from tlhelpers.grading import gradebook, runner
+
+    for student in ("ann", "ben", "cat", "dan"):
+        (tmp_path / "build" / "submitted" / student / "a1").mkdir(parents=True)
+    parent = os.getpid()
+
+    def grade_student(course, assignment, student, keys, url, limits):
+        if os.getpid() != parent and student == "ben":
+            os._exit(1)                  # a worker process dies (e.g. killed for memory): the pool breaks
+        return {"student": student, "score": 1.0, "max_score": 1.0, "problems": [], "pid": os.getpid()}
+
+    monkeypatch.setattr(runner, "grade_student", grade_student)
+    monkeypatch.setattr(runner, "answer_keys", lambda *a: {})
+    monkeypatch.setattr(gradebook, "is_sqlite", lambda url: False)
+    summaries = runner.grade_assignment(tmp_path, "a1", workers=2, progress=False)
+    assert [(s["student"], s.get("score")) for s in summaries] == [("ann", 1.0), ("ben", 1.0), ("cat", 1.0),
+                                                                    ("dan", 1.0)]
+    assert next(s for s in summaries if s["student"] == "ben")["pid"] == parent     # re-graded here
