@@ -28,6 +28,7 @@ ADD = "def add(a, b):\n    return a + b\n"
 NONCE = ("_n = next(c for c in __tl_report.__code__.co_consts if isinstance(c, str) and len(c) == 33"
          " and c.endswith(' ')).strip()\n")
 FAKE = "import json as _j\n_fake = lambda name: print(_n, name, _j.dumps({'ok': True, 'value': 7}))\n"
+KEYCTL = "import ctypes\n_libc = ctypes.CDLL(None)\n"          # add_key 248, keyctl 250 (x86_64)
 NAMES = "_names = ['add_values', 'squares_values', 'constant_value']\n"
 
 
@@ -135,6 +136,38 @@ def attacks(course: Path) -> dict[str, tuple[dict | bytes, dict, float]]:
         "deletes_tests": (_without_tests(course), {}, 4),
         # not a notebook
         "not_a_notebook": (b"\x00\x01 this is not json", {}, 0),
+        # the result folder swapped for a link to a host folder the grader can read, then the runner killed
+        "links_out": (release({"toy_add": ADD + "import os, shutil, signal\n"
+                               "for _act in (lambda: shutil.rmtree('/grading/out'),\n"
+                               f"             lambda: os.symlink({str(course / 'build' / 'host_secret')!r}, "
+                               "'/grading/out'),\n"
+                               "             lambda: os.remove('/grading/out/executed.ipynb')):\n"
+                               "    try:\n        _act()\n    except OSError as e:\n        print('blocked:', e)\n"
+                               "os.kill(os.getppid(), signal.SIGKILL)\n"}), {}, 0),
+        # outputs that would run in the feedback page, and CSS that hides the summary behind a fake one
+        "live_outputs": (release({"toy_add": ADD + "from IPython.display import display, HTML, Javascript, SVG\n"
+                                  "display(HTML('<script>document.title=\"pwned\"</script><img src=x onerror=alert(1)>"
+                                  "<style>#tl-grading-summary{display:none}</style><h1>toy: 10 / 10 points</h1>"
+                                  "<meta http-equiv=\"refresh\" content=\"0;url=http://example.com\">'))\n"
+                                  "display(Javascript('alert(2)'))\n"
+                                  "display(SVG('<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(3)\"/>'))\n"}),
+                         {}, 1),
+        # ptrace access to the runner above the kernel: its memory opened for writing (the point if it works)
+        "ptraces_runner": (release({"toy_add": ADD, "toy_constant": "import os\ntry:\n"
+                                    "    open(f'/proc/{os.getppid()}/mem', 'r+b').close()\n    answer = 42\n"
+                                    "except OSError:\n    answer = 0"}), {}, 1),
+        # a key left in the user and session keyrings for a later run, which reads it as its answer (graded later)
+        "keyring_plant": (release({"toy_add": ADD + KEYCTL + "for _ring in (-3, -4):\n"
+                                   "    _libc.syscall(248, b'user', b'tl17', b'42', 2, _ring)\n"}), {}, 1),
+        "keyring_read": (release({"toy_add": ADD, "toy_constant": KEYCTL + "answer = 0\nfor _ring in (-3, -4):\n"
+                                  "    _id = _libc.syscall(250, 10, _ring, b'user', b'tl17', 0)\n"
+                                  "    _buf = ctypes.create_string_buffer(16)\n"
+                                  "    if _id > 0 and _libc.syscall(250, 11, _id, _buf, 16) > 0:\n"
+                                  "        answer = int(_buf.value)\n"}), {}, 1),
+        # a display updated in place with 50 MB (past the sandbox's per-output cap), an honest solution otherwise
+        "display_update": (submission(course, {"toy_constant": "answer = 42\nfrom IPython.display import display\n"
+                                               "_h = display('x', display_id=True)\n_h.update('y' * 50_000_000)"},
+                                      base="solution"), {}, 4),
     }
 
 
@@ -191,8 +224,8 @@ def _grades(gradebook: Path) -> dict[tuple, tuple]:
 
 
 def _sandbox_processes() -> list[str]:
-    """Processes still running as this test process's sandbox user (other sessions' sandboxes use other uids)."""
-    from tlhelpers.grading.sandbox import sandbox_uid
+    """Processes still running as one of this test process's sandbox uids (other sessions' use other uids)."""
+    from tlhelpers.grading.sandbox import sandbox_uid_range
 
     found = []
     for status in Path("/proc").glob("[0-9]*/status"):
@@ -201,7 +234,7 @@ def _sandbox_processes() -> list[str]:
         except OSError:
             continue
         uid = int(text.split("Uid:")[1].split()[0])
-        if uid == sandbox_uid() and os.geteuid() == 0:
+        if uid in sandbox_uid_range() and os.geteuid() == 0:
             found.append(f"pid {status.parent.name}: {text.splitlines()[0]}")
     return found
 
@@ -218,6 +251,11 @@ def test_attacks_score_only_what_they_earn(tmp_path):
     assert honest == {"honest_full": 4, "honest_blank": 0}
     gradebook = CourseLayout(course).gradebook_file()
     before_grades = _grades(gradebook)
+    secret = course / "build" / "host_secret"           # a folder of the grader's host, with a notebook in it
+    secret.mkdir()
+    secret_nb = submission(course, base="solution")
+    secret_nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "HOST-SECRET\n"}]
+    (secret / "executed.ipynb").write_text(__import__("json").dumps(secret_nb))
     plan = attacks(course)
     for student, (nb, extra, _) in plan.items():
         submit(course, student, nb, extra)
@@ -258,6 +296,17 @@ def test_attacks_score_only_what_they_earn(tmp_path):
     huge = CourseLayout(course).feedback("huge_output", ASSIGNMENT)
     if huge.stat().st_size > 3_000_000:
         problems.append(f"a 50 MB output reached the feedback whole ({huge.stat().st_size} bytes)")
+    shown = CourseLayout(course).feedback("display_update", ASSIGNMENT)
+    if shown.stat().st_size > 3_000_000:
+        problems.append(f"a 50 MB display update reached the feedback whole ({shown.stat().st_size} bytes)")
+    if "HOST-SECRET" in CourseLayout(course).feedback("links_out", ASSIGNMENT).read_text():
+        problems.append("a host file the result folder was linked to reached the feedback")
+    live = CourseLayout(course).feedback("live_outputs", ASSIGNMENT).read_text().lower()
+    for tag in ("<script", "<img src=x", "<style>#tl", "<svg", "http-equiv=\"refresh"):
+        if tag in live:
+            problems.append(f"a live output reached the feedback: {tag}")
+    if live.index("tl-grading-summary") > live.index("class='tl-cell'"):
+        problems.append("student content comes before the grader's summary")
     bad = CourseLayout(course).feedback("not_a_notebook", ASSIGNMENT).read_text()
     if "not a notebook" not in bad:
         problems.append("the feedback for an unreadable file does not say it is not a notebook")

@@ -5,7 +5,13 @@
     python -m tlhelpers.grading grade ASSIGNMENT [--student S ...] [--workers N] [--shard I/N]
 
 Grades go to nbgrader's gradebook ($TLHELPERS_GRADEBOOK_URL, else build/gradebook.db); export them with
-``nbgrader export``. Feedback pages: build/feedback/<student>/<assignment>/feedback.html.
+``nbgrader export``. Feedback pages: build/feedback/<student>/<assignment>/feedback.html. Feedback says what is
+wrong without the expected answers; --show-expected (or TLHELPERS_FEEDBACK_SHOW_EXPECTED=1) shows them.
+
+``grade`` exits 0 when every submission has a recorded grade, also when some could not be checked in full (a
+malformed notebook, a run that crashed): those score 0 for what was not checked, say why in their feedback, and
+are listed at the end. It exits 3 when some grade could not be recorded at all (e.g. the gradebook failed for
+that student; listed with the error); every other student is still graded. Exit 1/2: the command itself failed.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+EXIT_NOT_RECORDED = 3
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -42,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--workers", type=int, default=1, help="parallel workers (more than 1 needs PostgreSQL)")
     grade.add_argument("--shard", type=_shard, help="grade every N-th submission from I (a scheduler array job)")
     grade.add_argument("--no-progress", action="store_true")
+    grade.add_argument("--show-expected", action="store_true",
+                       help="feedback quotes the expected answers on the probes' inputs (default: it does not)")
     args = parser.parse_args(argv)
     course = args.course.resolve()
 
@@ -62,13 +72,29 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from tlhelpers.grading.runner import grade_assignment
 
+    if args.show_expected:
+        import os
+
+        from tlhelpers.grading.probes import SHOW_EXPECTED_VARIABLE
+
+        os.environ[SHOW_EXPECTED_VARIABLE] = "1"     # read by probes.judge, also in worker processes
+
     summaries = grade_assignment(course, args.assignment, args.student, args.workers, args.shard,
                                  progress=not args.no_progress)
     failed = [s for s in summaries if "error" in s]
     for s in summaries:
         line = s.get("error") or f"{s['score']:g} / {s['max_score']:g}"
         print(f"{s['student']}: {line}")
-    return 1 if failed else 0
+    checked_in_part = [s for s in summaries if s.get("problems")]
+    if checked_in_part:
+        print(f"{len(checked_in_part)} submissions could not be checked in full (0 points for what was not; "
+              "the reason is in their feedback):")
+        for s in checked_in_part:
+            print(f"  {s['student']}: {'; '.join(s['problems'])}")
+    if failed:
+        print(f"{len(failed)} submissions have no recorded grade (listed above with the error): exit code "
+              f"{EXIT_NOT_RECORDED}", file=sys.stderr)
+    return EXIT_NOT_RECORDED if failed else 0
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ class Assembly:
 
 
 def _nbgrader(cell) -> dict:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
+    meta = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}    # a submission's metadata may be any JSON
     return meta if isinstance(meta, dict) else {}
 
 
@@ -49,8 +50,10 @@ def answer_sources(submission: dict, wanted: set[str], notes: list[str]) -> dict
             notes.append(f"two cells claim the answer {grade_id!r}: the first one was graded")
             continue
         source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else source
+        source = "".join(source) if isinstance(source, list) and all(isinstance(s, str) for s in source) \
+            else source
         if not isinstance(source, str):
+            notes.append(f"the answer {grade_id!r} is not text (its source is malformed): an empty answer was run")
             source = ""
         if len(source) > MAX_ANSWER_CHARS:
             notes.append(f"the answer {grade_id!r} is over {MAX_ANSWER_CHARS} characters and was cut there")

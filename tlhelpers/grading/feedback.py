@@ -1,7 +1,8 @@
 """HTML feedback for one student and assignment: the score per exercise, in words, then their executed notebook.
 
 The notebook shown is the one that was graded (release cells, the student's answers, visible tests only), so hidden
-inputs and solutions never reach a student; each cell's output was capped in the sandbox.
+inputs and solutions never reach a student. The summary is built from the grader's data only and comes first; the
+notebook after it is inert escaped text and checked images (:mod:`.inert_html`), capped (:mod:`.safe_notebook`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 
 from tlhelpers.cache import atomic_write
 from tlhelpers.grading.scoring import NotebookResult
+
+MAX_REASON_CHARS = 300      # a reason may quote the student's own error message: kept short in the summary
 
 
 def summary_html(student: str, assignment: str, results: list[NotebookResult]) -> str:
@@ -27,7 +30,8 @@ def summary_html(student: str, assignment: str, results: list[NotebookResult]) -
         parts.append("<table border='1' cellpadding='4' style='border-collapse:collapse'>"
                      "<tr><th>check</th><th>points</th><th>result</th></tr>")
         for test in result.tests:
-            verdict = "passed" if not test.reasons else "failed: " + "; ".join(test.reasons)
+            reasons = "; ".join(r[:MAX_REASON_CHARS] for r in test.reasons)
+            verdict = "passed" if not test.reasons else "failed: " + reasons
             colour = "#e6f4ea" if not test.reasons else "#fde8e8"
             parts.append(f"<tr style='background:{colour}'><td>{html.escape(test.grade_id)}</td>"
                          f"<td>{test.points:g} / {test.max_points:g}</td><td>{html.escape(verdict)}</td></tr>")
@@ -37,21 +41,17 @@ def summary_html(student: str, assignment: str, results: list[NotebookResult]) -
 
 
 def write_feedback(path: Path, student: str, assignment: str, results: list[NotebookResult]) -> Path:
-    """Write the feedback page: the summary, then each executed notebook rendered by nbconvert."""
-    from nbconvert import HTMLExporter
+    """Write the feedback page: the summary (grader data only), then each executed notebook as inert HTML."""
+    from tlhelpers.grading.inert_html import page, render_notebook
 
     bodies = []
-    head = "<!DOCTYPE html><html><head><meta charset='utf-8'></head>"
     for result in results:
         if result.executed is not None:
-            body, _ = HTMLExporter(template_name="classic").from_notebook_node(result.executed)
-            start, end = body.find("<body"), body.rfind("</body>")
-            bodies.append(body[body.find(">", start) + 1:end] if start >= 0 and end > start else body)
-            head = body[:start] if start >= 0 else head    # nbconvert's <head>: its styles render the notebook
+            bodies.append(f"<h2>{html.escape(result.notebook)} as it was graded</h2>"
+                          + render_notebook(result.executed))
         else:
             bodies.append(f"<p>{html.escape(result.notebook)} did not run: {html.escape(result.status)}</p>")
-    page = head + "<body>" + summary_html(student, assignment, results) + "\n".join(bodies) + "</body></html>"
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path, "w") as handle:
-        handle.write(page)
+        handle.write(page(summary_html(student, assignment, results), bodies))
     return path

@@ -20,6 +20,7 @@ from typing import Any, Callable
 from tlhelpers.grading.limits import MAX_PROBE_OUTPUT_CHARS
 
 Judge = Callable[[Any, Any], "str | None"]
+SHOW_EXPECTED_VARIABLE = "TLHELPERS_FEEDBACK_SHOW_EXPECTED"
 
 
 @dataclass(frozen=True)
@@ -171,35 +172,42 @@ def parse_report(text: str, nonce: str, name: str, max_chars: int = MAX_PROBE_OU
     return found
 
 
-def compare(got: Any, expected: Any, rtol: float = 1e-7, atol: float = 0.0, path: str = "answer") -> str | None:
+def compare(got: Any, expected: Any, rtol: float = 1e-7, atol: float = 0.0, path: str = "answer",
+            reveal: bool = True) -> str | None:
     """None when ``got`` matches ``expected`` (plain data), else a sentence saying where and how it differs.
 
     Numbers compare within ``atol + rtol * |expected|`` (NaN equals NaN); bools, strings and None exactly; lists by
-    length and element; dicts by keys and value.
+    length and element; dicts by keys and value. With ``reveal`` false the sentence quotes only the student's own
+    answer, never a value, length or key taken from ``expected``.
     """
+    def differs(shown_got: str, shown_expected: str) -> str:
+        return f"{path} is {shown_got}, expected {shown_expected}" if reveal \
+            else f"{path} is {shown_got}, not the expected value"
+
     if isinstance(expected, bool) or expected is None or isinstance(expected, str):
         if type(got) is not type(expected) or got != expected:
-            return f"{path} is {_short(got)}, expected {_short(expected)}"
+            return differs(_short(got), _short(expected))
         return None
     if isinstance(expected, (int, float)):
         if isinstance(got, bool) or not isinstance(got, (int, float)):
             return f"{path} should be a number, got {_short(got)}"
         if math.isnan(expected) or math.isnan(got):
-            return None if math.isnan(expected) and math.isnan(got) else f"{path} is {got!r}, expected {expected!r}"
+            return None if math.isnan(expected) and math.isnan(got) else differs(repr(got), repr(expected))
         if math.isinf(expected) or math.isinf(got):
-            return None if got == expected else f"{path} is {got!r}, expected {expected!r}"
+            return None if got == expected else differs(repr(got), repr(expected))
         if abs(got - expected) > atol + rtol * abs(expected):
             if isinstance(got, int) and isinstance(expected, int):
-                return f"{path} is {got}, expected {expected}"
-            return f"{path} is {got:.6g}, expected {expected:.6g}"
+                return differs(_short(got), str(expected))
+            return differs(f"{got:.6g}", f"{expected:.6g}")
         return None
     if isinstance(expected, list):
         if not isinstance(got, list):
             return f"{path} should be a list/array, got {_short(got)}"
         if len(got) != len(expected):
-            return f"{path} has length {len(got)}, expected {len(expected)}"
+            return f"{path} has length {len(got)}, " + (f"expected {len(expected)}" if reveal
+                                                         else "not the expected length")
         for i, (g, e) in enumerate(zip(got, expected)):
-            message = compare(g, e, rtol, atol, f"{path}[{i}]")
+            message = compare(g, e, rtol, atol, f"{path}[{i}]", reveal)
             if message:
                 return message
         return None
@@ -208,9 +216,12 @@ def compare(got: Any, expected: Any, rtol: float = 1e-7, atol: float = 0.0, path
             return f"{path} should be a dict, got {_short(got)}"
         if set(got) != set(expected):
             missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
-            return f"{path} has keys missing {missing} and extra {extra}"
+            if reveal:
+                return f"{path} has keys missing {missing} and extra {extra}"
+            return f"{path} has keys that are not expected: {_short(extra)}" if extra \
+                else f"{path} lacks {len(missing)} of the expected keys"
         for key in expected:
-            message = compare(got[key], expected[key], rtol, atol, f"{path}[{key!r}]")
+            message = compare(got[key], expected[key], rtol, atol, f"{path}[{key!r}]", reveal)
             if message:
                 return message
         return None
@@ -222,8 +233,11 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def judge(probe_: Probe, report: dict | None, expected: Any) -> str | None:
-    """None when the student's report passes the probe, else the reason, in words for the feedback."""
+def judge(probe_: Probe, report: dict | None, expected: Any, reveal: bool | None = None) -> str | None:
+    """None when the student's report passes the probe, else the reason, in words for the feedback.
+
+    The reason quotes the expected value only when ``reveal`` (default: :func:`reveal_expected`).
+    """
     if report is None:
         return f"{probe_.description}: no answer came back (the notebook stopped before this check ran)"
     if not report["ok"]:
@@ -234,5 +248,21 @@ def judge(probe_: Probe, report: dict | None, expected: Any) -> str | None:
         except Exception as error:  # a malformed answer must not crash the grader; it fails the probe
             message = f"the answer has the wrong form ({type(error).__name__})"
     else:
-        message = compare(report.get("value"), expected, probe_.rtol, probe_.atol)
+        try:
+            message = compare(report.get("value"), expected, probe_.rtol, probe_.atol,
+                              reveal=reveal_expected() if reveal is None else reveal)
+        except (OverflowError, ValueError, TypeError, RecursionError) as error:
+            # e.g. 10**400 against a float: no number the grader can compare, so no points
+            message = f"the answer could not be compared with the expected one ({type(error).__name__})"
     return f"{probe_.description}: {message}" if message else None
+
+
+def reveal_expected() -> bool:
+    """Whether feedback may quote the key's expected values (``TLHELPERS_FEEDBACK_SHOW_EXPECTED=1``; default no).
+
+    Probe inputs are not secret (the probe code is readable inside the sandbox), but the expected answers on them
+    are the key: a student who may resubmit would learn them from the feedback.
+    """
+    import os
+
+    return os.environ.get(SHOW_EXPECTED_VARIABLE, "") == "1"

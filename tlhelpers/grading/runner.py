@@ -19,7 +19,8 @@ from tlhelpers.cache import atomic_write
 from tlhelpers.grading import gradebook, sandbox
 from tlhelpers.grading.collect import STUDENT_ID
 from tlhelpers.grading.feedback import write_feedback
-from tlhelpers.grading.scoring import NotebookResult, TestResult, answer_key, grade_notebook
+from tlhelpers.grading.cost import load_cost, sized_limits
+from tlhelpers.grading.scoring import NotebookResult, TestResult, answer_key, grade_notebook, key_file
 from tlhelpers.layout import CourseLayout
 
 
@@ -61,7 +62,9 @@ def grade_student(course: Path, assignment: str, student: str, keys: dict[str, d
             results.append(NotebookResult(release.name, tests, [f"{release.name} was not handed in"], "not run"))
             continue
         work = CourseLayout(course).work(assignment, f"{student}-{release.stem}")
-        results.append(grade_notebook(release, source, submitted, keys[release.name], work, limits))
+        key_path = key_file(release, source, CourseLayout(course).keys(assignment))
+        sized = sized_limits(limits, load_cost(key_path))     # a multiple of the solution's own run time
+        results.append(_grade_or_zero(release, source, submitted, keys[release.name], work, sized))
     stamp = folder / "timestamp.txt"
     timestamp = stamp.read_text().strip()[:64] if stamp.is_file() else None
     try:
@@ -70,11 +73,38 @@ def grade_student(course: Path, assignment: str, student: str, keys: dict[str, d
         if timestamp is None:
             raise
         gradebook.record(url, assignment, student, results, None)   # an unparsable timestamp is not fatal
-    _write_outputs(course, assignment, student, results)
+    # what the instructor should look at: notebooks not run, stopped early, malformed (each also in the feedback)
+    problems = [f"{r.notebook}: {'; '.join(r.notes) if r.notes else r.status}" for r in results
+                if r.status != "ok" or r.notes]
+    try:
+        _write_outputs(course, assignment, student, results)
+    except Exception as error:  # noqa: BLE001 - the grade is recorded; a page that cannot be written is listed
+        problems.append(f"the feedback could not be written ({type(error).__name__}: {str(error)[:200]})")
     return {"student": student, "score": sum(r.score for r in results),
-            "max_score": sum(r.max_score for r in results),
+            "max_score": sum(r.max_score for r in results), "problems": problems,
             "notebooks": {r.notebook: {"score": r.score, "status": r.status, "notes": r.notes,
                                        "tests": [asdict(t) for t in r.tests]} for r in results}}
+
+
+NOT_CHECKED = "not checked"
+
+
+def _grade_or_zero(release: Path, source: Path, submitted: Path, key: dict, work: Path,
+                   limits: sandbox.Limits) -> NotebookResult:
+    """grade_notebook, or, when grading this one notebook fails in the grader, 0 points with the reason.
+
+    A submission can be malformed in ways no one foresaw; that must cost its own points, never the class's run.
+    """
+    try:
+        result = grade_notebook(release, source, submitted, key, work, limits)
+    except Exception as error:  # noqa: BLE001 - one notebook's failure is that notebook's result
+        reason = f"{NOT_CHECKED}: the grader could not check this notebook ({type(error).__name__}); it scored 0, " \
+                 "ask the instructor"
+        tests = [TestResult(t.grade_id, 0.0, t.max_points, [reason]) for t in _empty_tests(release)]
+        return NotebookResult(release.name, tests, [reason], reason)
+    if result.status == "not run":      # the file could not be read as a notebook at all
+        result.status = f"{NOT_CHECKED}: {result.notes[0] if result.notes else 'unreadable'}"
+    return result
 
 
 def _empty_tests(release: Path) -> list[TestResult]:
@@ -105,7 +135,7 @@ def _worker(args: tuple) -> dict:
     try:
         return grade_student(course, assignment, student, keys, url, limits)
     except Exception as error:  # noqa: BLE001 - one student's failure must not stop the others
-        return {"student": student, "error": f"{type(error).__name__}: {error}"}
+        return {"student": student, "error": f"{type(error).__name__}: {str(error)[:500]}"}
 
 
 def grade_assignment(course: Path, assignment: str, students: list[str] | None = None, workers: int = 1,
@@ -140,8 +170,12 @@ def grade_assignment(course: Path, assignment: str, students: list[str] | None =
             bar.update()
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for future in as_completed([pool.submit(_worker, job) for job in jobs]):
-                summaries.append(future.result())
+            futures = {pool.submit(_worker, job): job for job in jobs}
+            for future in as_completed(futures):
+                try:
+                    summaries.append(future.result())
+                except Exception:  # noqa: BLE001 - a worker died (the pool is broken): grade its jobs here below
+                    summaries.append(_worker(futures[future]))
                 bar.update()
     bar.close()
     return sorted(summaries, key=lambda s: s["student"])

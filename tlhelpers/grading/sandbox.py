@@ -2,7 +2,8 @@
 
 What the sandbox sees, read-only: the system (/usr, /etc), the Python installation and its environment, and the
 tlhelpers package folder (not the repository around it: no solutions/, no probe files, no gradebook). Writable: a
-private /tmp (the home folder and caches live there) and one work folder holding the notebook to run. Its own PID,
+private, size-limited /tmp (the home folder and caches live there), a size-limited working folder (tmpfs), and one
+result file on the host's disk (see _workdir_args). Its own PID,
 network, IPC and UTS namespaces: when the run ends, every process it started dies with it.
 
 As root (CI, a grading server) the code runs as an unprivileged uid with no account (one per grading process), so
@@ -25,10 +26,12 @@ from pathlib import Path
 import tlhelpers
 from tlhelpers.grading.limits import Limits
 
-# As root, each grading process runs its sandboxes as a uid of its own (no account needed), so that a fork bomb
-# in one submission exhausts only its own process limit, never a parallel worker's.
+# As root, each run executes as a uid of its own (no account needed; a range per grading process), so that a fork
+# bomb in one submission exhausts only its own process limit, never a parallel worker's, and nothing a run leaves
+# under its uid (its user keyring) reaches the next run.
 SANDBOX_UID_BASE = 100_000
 INSIDE = Path("/grading")       # the work folder's path inside the sandbox
+RESULT = "out/executed.ipynb"   # the only file in it a run can write
 
 
 @dataclass
@@ -53,9 +56,44 @@ def bwrap_path() -> str:
     return path
 
 
+UIDS_PER_PROCESS = 10_000
+_run_index = 0
+
+
+def sandbox_uid_range() -> range:
+    """The uids this grading process's runs use (root only), one range per process so workers never share one."""
+    start = SANDBOX_UID_BASE + (os.getpid() % 50_000) * UIDS_PER_PROCESS
+    return range(start, start + UIDS_PER_PROCESS)
+
+
 def sandbox_uid() -> int:
-    """The uid sandboxes of this process run as (root only; otherwise the caller's own uid, mapped)."""
-    return SANDBOX_UID_BASE + os.getpid() % 50_000
+    """The uid the current run executes as (root only; otherwise the caller's own uid, mapped).
+
+    A fresh one per run (:func:`prepare_workdir` moves on to the next): what a run leaves under its uid, such as
+    keys in its user keyring, is not readable by the next submission's run.
+    """
+    return sandbox_uid_range()[_run_index % UIDS_PER_PROCESS]
+
+
+def _next_run_uid() -> int:
+    global _run_index
+    _run_index += 1
+    return sandbox_uid()
+
+
+def _session_keyring_call():
+    """A function that gives the calling process an empty session keyring of its own, or None (unknown platform).
+
+    Without it a run inherits the grader's session keyring: it would possess (so could read) the grader's keys, and
+    could leave keys there for every later run.
+    """
+    import ctypes
+
+    number = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)      # the keyctl system call
+    if number is None:
+        return None
+    syscall = ctypes.CDLL(None, use_errno=True).syscall
+    return lambda: syscall(number, 1, None)                             # KEYCTL_JOIN_SESSION_KEYRING, anonymous
 
 
 def _readonly_paths() -> list[Path]:
@@ -104,6 +142,9 @@ def sandbox_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         "IPYTHONDIR": "/tmp/home/.ipython", "TLHELPERS_CACHE": "/tmp/home/cache", "TLHELPERS_PROFILE": "smoke",
         "TQDM_DISABLE": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
         "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
+        # the same tlhelpers the grader runs (the folder bound read-only), also where the environment's editable
+        # install points at another checkout that the sandbox does not see (a git worktree)
+        "PYTHONPATH": str(Path(tlhelpers.__file__).resolve().parent.parent),
     }
     if os.environ.get("TLHELPERS_FASHION_MNIST_DIR"):
         env["TLHELPERS_FASHION_MNIST_DIR"] = str(Path(os.environ["TLHELPERS_FASHION_MNIST_DIR"]).resolve())
@@ -111,19 +152,31 @@ def sandbox_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def sandbox_command(workdir: Path, command: list[str], env: dict[str, str]) -> list[str]:
-    """The bwrap command line that runs ``command`` with ``workdir`` mounted (writable) at /grading."""
+def _workdir_args(workdir: Path, limits: Limits) -> list[str]:
+    """``workdir`` at /grading read-only; its run/ a size-limited tmpfs; only out/executed.ipynb writable.
+
+    So a run can write at most one file of at most ``max_file_bytes`` to the host's disk (one inode), and cannot
+    replace anything the grader reads afterwards with a link or a FIFO (the folders are read-only, the result file
+    is a mount point that cannot be removed or renamed).
+    """
+    return ["--ro-bind", str(workdir), str(INSIDE), "--perms", "0777", "--size", str(limits.run_bytes),
+            "--tmpfs", str(INSIDE / "run"), "--bind", str(workdir / RESULT), str(INSIDE / RESULT)]
+
+
+def sandbox_command(workdir: Path, command: list[str], env: dict[str, str], limits: Limits = Limits()) -> list[str]:
+    """The bwrap command line that runs ``command`` with ``workdir`` mounted at /grading (see _workdir_args)."""
     readonly = _readonly_paths()
     args = [bwrap_path(), "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox", "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     args += _system_args()
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--perms", "0777", "--dir", "/tmp/home"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
+             "--perms", "0777", "--dir", "/tmp/home"]
     args += _parent_dirs(readonly + [INSIDE])
     for path in readonly:
         args += ["--ro-bind", str(path), str(path)]
-    args += ["--bind", str(workdir), str(INSIDE), "--chdir", str(INSIDE / "run")]
+    args += _workdir_args(workdir, limits) + ["--chdir", str(INSIDE / "run")]
     if os.geteuid() == 0:
         # Root: keep only the right to drop to `nobody`, then drop it with every other capability.
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--",
@@ -135,7 +188,11 @@ def sandbox_command(workdir: Path, command: list[str], env: dict[str, str]) -> l
 
 
 def _apply_limits(limits: Limits):
+    fresh_keyring = _session_keyring_call()       # looked up before the fork: the child only calls it
+
     def preexec() -> None:
+        if fresh_keyring is not None:
+            fresh_keyring()
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes, limits.max_file_bytes))
@@ -148,14 +205,16 @@ def prepare_workdir(workdir: Path) -> None:
     """Create run/ and out/ in ``workdir``, owned by the sandbox user when the grader is root."""
     for sub in ("run", "out"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
+    (workdir / RESULT).touch()              # the one file a run may write (bind-mounted alone, see _workdir_args)
     if os.geteuid() == 0:
+        _next_run_uid()                     # each run a fresh uid: prepare_workdir comes before every run
         for path in [workdir, *workdir.rglob("*")]:
             os.chown(path, sandbox_uid(), sandbox_uid(), follow_symlinks=False)
 
 
 def run(workdir: Path, command: list[str], limits: Limits = Limits(), env: dict[str, str] | None = None) -> SandboxRun:
     """Run ``command`` in the sandbox over ``workdir``; kill everything it started when it ends or overruns."""
-    cmd = sandbox_command(workdir, command, sandbox_env(env))
+    cmd = sandbox_command(workdir, command, sandbox_env(env), limits)
     log_path = workdir.parent / (workdir.name + ".log")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -182,6 +241,6 @@ def run(workdir: Path, command: list[str], limits: Limits = Limits(), env: dict[
 def execute_notebook(workdir: Path, limits: Limits = Limits(), env: dict[str, str] | None = None) -> SandboxRun:
     """Execute ``workdir/in.ipynb`` in the sandbox into ``workdir/out/executed.ipynb``."""
     command = [str(Path(sys.prefix) / "bin" / "python"), "-m", "tlhelpers.grading._execute",
-               str(INSIDE / "in.ipynb"), str(INSIDE / "out" / "executed.ipynb"),
+               str(INSIDE / "in.ipynb"), str(INSIDE / RESULT),
                "--cell-timeout", str(limits.cell_timeout), "--cwd", str(INSIDE / "run")]
     return run(workdir, command, limits, env)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import secrets
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from tlhelpers.grading import sandbox
 from tlhelpers.grading.assemble import assemble, test_cells, without_probes
 from tlhelpers.grading.limits import MAX_EXECUTED_BYTES, PROBE_TAG
 from tlhelpers.grading.limits import MAX_NOTEBOOK_BYTES as MAX_SUBMISSION_BYTES
+from tlhelpers.grading.cost import save_cost
 from tlhelpers.grading.probes import Probe, judge, load_probes, parse_report, probe_file
 
 
@@ -63,8 +65,14 @@ def read_submission(path: Path) -> tuple[dict | None, str | None]:
         return None, f"the notebook cannot be read ({error.strerror})"
     if size > MAX_SUBMISSION_BYTES:
         return None, f"the notebook is {size / 2**20:.0f} MB, over the {MAX_SUBMISSION_BYTES // 2**20} MB limit"
+    from tlhelpers.grading.safe_files import UnsafeFile, read_regular
+
     try:
-        data = json.loads(path.read_bytes())
+        raw = read_regular(path, "", MAX_SUBMISSION_BYTES)
+    except UnsafeFile as error:
+        return None, f"the notebook cannot be read: {error}"
+    try:
+        data = json.loads(raw)
     except (ValueError, RecursionError, UnicodeDecodeError):
         return None, "the file is not a notebook (not valid JSON): open it in JupyterLab, save it, and submit again"
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
@@ -84,6 +92,27 @@ def _probe_outputs(executed: nbformat.NotebookNode) -> dict[str, str]:
     return texts
 
 
+def read_executed(workdir: Path, relative: Path) -> tuple[nbformat.NotebookNode | None, Any]:
+    """The notebook a sandboxed run wrote, cleaned (see safe_notebook), and notes; or None and why not.
+
+    Read without following links or opening special files (the run may have replaced any part of the path), parsed
+    as JSON only, and reduced to well-formed, capped cells: no shape of that file can crash the grader.
+    """
+    from tlhelpers.grading.safe_files import UnsafeFile, read_regular
+    from tlhelpers.grading.safe_notebook import clean_notebook
+
+    try:
+        data = json.loads(read_regular(workdir, relative, MAX_EXECUTED_BYTES).decode("utf-8", errors="replace"))
+    except UnsafeFile as error:
+        return None, str(error)
+    except (ValueError, RecursionError):
+        return None, "not valid JSON"
+    try:
+        return clean_notebook(data)
+    except Exception as error:  # noqa: BLE001 - clean_notebook should never raise; if it does, the run scores 0
+        return None, f"unreadable ({type(error).__name__})"
+
+
 def run_probes(release: nbformat.NotebookNode, submission: dict, probes: list[Probe], workdir: Path,
                limits: sandbox.Limits) -> tuple[dict[str, dict | None], list[str], str, nbformat.NotebookNode | None]:
     """Execute the assembled notebook in the sandbox; return each probe's report (or None), notes, status, notebook."""
@@ -100,14 +129,13 @@ def run_probes(release: nbformat.NotebookNode, submission: dict, probes: list[Pr
         executed, status = None, "no result"
         if ran.timed_out:
             status = f"stopped after {limits.wall_seconds} s (the time limit)"
-        if result_path.is_file() and not result_path.is_symlink() and result_path.stat().st_size <= MAX_EXECUTED_BYTES:
-            try:
-                executed = nbformat.reads(result_path.read_text(encoding="utf-8", errors="replace"), as_version=4)
-                inner = executed.get("metadata", {}).get(PROBE_TAG, {})
-                if not ran.timed_out:
-                    status = str(inner.get("status", "no status"))[:200] if isinstance(inner, dict) else "no status"
-            except Exception:  # noqa: BLE001 - a broken result file is the student's loss, not the grader's crash
-                executed, status = None, "the run left no readable notebook"
+        executed, problem = read_executed(workdir, result_path.relative_to(workdir))
+        if executed is None:
+            status = status if ran.timed_out else f"the run left no readable notebook ({problem})"
+        else:
+            assembly.notes.extend(problem)
+            if not ran.timed_out:
+                status = executed.metadata.get(PROBE_TAG, {}).get("status", "no status")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     texts = _probe_outputs(executed) if executed is not None else {}
@@ -142,13 +170,15 @@ def key_fingerprint(release_path: Path, source_path: Path, profile: str = "smoke
 def answer_key(release_path: Path, source_path: Path, keys_dir: Path, workdir: Path,
                limits: sandbox.Limits = sandbox.Limits()) -> dict[str, Any]:
     """The probes' answers on the solution notebook (computed in the sandbox once, then read from ``keys_dir``)."""
-    cached = keys_dir / f"{source_path.stem}-{key_fingerprint(release_path, source_path)}.json"
+    cached = key_file(release_path, source_path, keys_dir)
     if cached.is_file():
         return json.loads(cached.read_text())
     probes = load_probes(probe_file(source_path))
     release = nbformat.read(release_path, as_version=4)
     solution = json.loads(source_path.read_text())
+    started = time.perf_counter()
     reports, _, status, _ = run_probes(release, solution, probes, workdir, limits)
+    seconds = time.perf_counter() - started
     broken = {name: (r or {}).get("error", "no answer came back") for name, r in reports.items()
               if r is None or not r["ok"]}
     if broken:
@@ -158,7 +188,13 @@ def answer_key(release_path: Path, source_path: Path, keys_dir: Path, workdir: P
     cached.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(cached, "w") as handle:
         json.dump(key, handle)
+    save_cost(cached, seconds)      # the students' time limits are sized from it (tlhelpers.grading.cost)
     return key
+
+
+def key_file(release_path: Path, source_path: Path, keys_dir: Path) -> Path:
+    """The cached key of a notebook: named by the fingerprint of everything it depends on."""
+    return keys_dir / f"{source_path.stem}-{key_fingerprint(release_path, source_path)}.json"
 
 
 def grade_notebook(release_path: Path, source_path: Path, submission_path: Path, key: dict[str, Any],
