@@ -24,12 +24,13 @@ CONTENTS: list[tuple[str, str]] = [
     ("environment.yml", "the same pins for conda"),
     ("nbgrader_config.py", "the course id and local exchange that Assignment List and Validate use"),
     ("notebooks/*/*.ipynb", "the release: exercises without solutions, hidden tests or outputs"),
-    ("tlhelpers/**.py", "the helper package the notebooks import (without the grader)"),
+    ("tlhelpers/**.py", "the helper package the notebooks import (without the grader or the hub config)"),
     ("tlhelpers/jupyter/student/**.json", "JupyterLab settings that hide nbgrader's instructor tools"),
     ("assets/screenshots/*.png", "the screenshots this README shows"),
 ]
-# Never copied, whatever the patterns say: the trusted grader, and this module (it names the leak markers).
-EXCLUDED = ("tlhelpers/grading", "tlhelpers/student_copy.py")
+# Never copied, whatever the patterns say: the trusted grader, the class's hub config, and this module (it names the
+# leak markers).
+EXCLUDED = ("tlhelpers/grading", "tlhelpers/jupyter/hub", "tlhelpers/student_copy.py")
 # Text that marks an instructor's file: a solution, hidden tests, a grading probe.
 LEAK_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS",
                 "@probe(", "tlhelpers.grading.probes")

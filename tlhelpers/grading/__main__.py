@@ -3,6 +3,7 @@
     python -m tlhelpers.grading verify-release [ASSIGNMENT ...]
     python -m tlhelpers.grading collect ASSIGNMENT FOLDER_OR_ZIP
     python -m tlhelpers.grading grade ASSIGNMENT [--student S ...] [--workers N] [--shard I/N]
+    python -m tlhelpers.grading release-feedback ASSIGNMENT   (feedback pages to students through nbgrader's exchange)
 
 Grades go to nbgrader's gradebook ($TLHELPERS_GRADEBOOK_URL, else build/gradebook.db); export them with
 ``nbgrader export``. Feedback pages: build/feedback/<student>/<assignment>/feedback.html.
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--workers", type=int, default=1, help="parallel workers (more than 1 needs PostgreSQL)")
     grade.add_argument("--shard", type=_shard, help="grade every N-th submission from I (a scheduler array job)")
     grade.add_argument("--no-progress", action="store_true")
+    release = sub.add_parser("release-feedback", help="the feedback pages into nbgrader's exchange (Fetch Feedback)")
+    release.add_argument("assignment")
     args = parser.parse_args(argv)
     course = args.course.resolve()
 
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         report = run_collect(course, args.assignment, args.source)
         print(report.summary())
         return 0
+    if args.command == "release-feedback":
+        return release_feedback(course, args.assignment)
     from tlhelpers.grading.runner import grade_assignment
 
     summaries = grade_assignment(course, args.assignment, args.student, args.workers, args.shard,
@@ -69,6 +74,30 @@ def main(argv: list[str] | None = None) -> int:
         line = s.get("error") or f"{s['score']:g} / {s['max_score']:g}"
         print(f"{s['student']}: {line}")
     return 1 if failed else 0
+
+
+def release_feedback(course: Path, assignment: str) -> int:
+    """Lay out the feedback pages for nbgrader, then run ``nbgrader release_feedback`` on them."""
+    import os
+    import subprocess
+
+    from tlhelpers.grading.feedback import exchange_layout
+
+    folder = Path("build") / "grading" / "exchange-feedback"
+    done, skipped = exchange_layout(course, assignment, course / folder)
+    for student, why in sorted(skipped.items()):
+        print(f"{student}: feedback not released: {why}", file=sys.stderr)
+    if not done:
+        print(f"no feedback to release for {assignment}: grade it first "
+              f"(python -m tlhelpers.grading grade {assignment})", file=sys.stderr)
+        return 1
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "release_feedback", assignment,
+                           f"--CourseDirectory.feedback_directory={folder}"], cwd=course, env=env)
+    if proc.returncode == 0:
+        print(f"feedback of {assignment} released for {', '.join(done)}: each sees it under Assignment List, "
+              "Fetch Feedback")
+    return proc.returncode
 
 
 if __name__ == "__main__":

@@ -116,6 +116,9 @@ def sandbox_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         "TQDM_DISABLE": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
         "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
     }
+    # The sandbox imports the tlhelpers the grader runs (its folder is bound read-only, alone in its parent): an
+    # editable install may point elsewhere, e.g. at another checkout that the sandbox cannot see.
+    env["PYTHONPATH"] = str(Path(tlhelpers.__file__).resolve().parent.parent)
     if os.environ.get("TLHELPERS_FASHION_MNIST_DIR"):
         env["TLHELPERS_FASHION_MNIST_DIR"] = str(Path(os.environ["TLHELPERS_FASHION_MNIST_DIR"]).resolve())
     env.update(extra or {})
