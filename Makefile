@@ -44,8 +44,14 @@ assets: $(VENV)/.installed
 grading-setup: setup
 	$(PY) -m tlhelpers.assets --install --for grading
 
+# The JupyterHub test's proxy, configurable-http-proxy, from the npm registry into build/node (nothing global).
+# 5.0.1: the newest whose dependencies run on Debian bookworm's Node 18.
+CHP_VERSION := 5.0.1
+PROXY := build/node/node_modules/.bin/configurable-http-proxy
+
 test-setup: setup
 	$(PY) -m tlhelpers.assets --install --for tests
+	test -x $(PROXY) || npm install --prefix build/node --no-audit --no-fund --no-save configurable-http-proxy@$(CHP_VERSION)
 
 course: setup
 	$(PY) -m tlhelpers.course run --profile $(PROFILE) $(if $(WORKERS),--workers $(WORKERS))

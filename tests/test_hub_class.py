@@ -8,6 +8,7 @@ and removed here (useradd/userdel, as root); servers run as those users (LocalPr
 
 1. The instructor's course (solutions, gradebook) sits in their private home; they release 01_domains_and_tasks
    (nbgrader generate_assignment, release_assignment) and see it in their Formgrader.
+   A user the hub allows but who has no Unix account is told, on the page, why no server starts.
 2. alice logs in, fetches the assignment from the Assignment List (her lab has no Formgrader and no Create
    Assignment), types the solution's answers, saves and submits. bob submits too early (the release untouched),
    then types a wrong answer to exercise 1 and submits again.
@@ -28,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import re
 import resource
 import shutil
 import sys
@@ -48,6 +50,7 @@ ASSIGNMENT = "01_domains_and_tasks"
 NOTEBOOK = "domains_and_tasks.ipynb"
 COURSE_ID = "transfer-learning"
 INSTRUCTOR, HONEST, WRONG = "tlinstr", "tlalice", "tlbob"
+GHOST = "tlghost"   # allowed to log in, but without a Unix account: the hub cannot start a server for them
 SCREENSHOTS = REPO_ROOT / "build" / "screenshots" / "hub"
 STEPS = {
     "01_instructor_formgrader": "the instructor's lab: Formgrader lists 01_domains_and_tasks, released",
@@ -238,7 +241,7 @@ def test_a_class_on_jupyterhub(tmp_path):
             instructor("nbgrader", "generate_assignment", ASSIGNMENT, "--force")
             instructor("nbgrader", "release_assignment", ASSIGNMENT)
             mark("released")
-            hub_env = {"TLHUB_INSTRUCTORS": INSTRUCTOR, "TLHUB_STUDENTS": f"{HONEST},{WRONG}",
+            hub_env = {"TLHUB_INSTRUCTORS": INSTRUCTOR, "TLHUB_STUDENTS": f"{HONEST},{WRONG},{GHOST}",
                        "TLHUB_USER_PASSWORD": USER_PASSWORD, "TLHUB_ADMIN_PASSWORD": ADMIN_PASSWORD,
                        "TLHUB_STUDENT_COURSE": str(root / "student-copy"), "TLHELPERS_EXCHANGE": str(exchange),
                        "TLHELPERS_PROFILE": "smoke"}
@@ -265,6 +268,19 @@ def test_a_class_on_jupyterhub(tmp_path):
                     teacher.page.locator("td", has_text=ASSIGNMENT).first.wait_for(timeout=30_000)
                     teacher.shot(step)
                     mark(step)
+
+                    step = "a hub that cannot start a server"
+                    ghost = session(GHOST)
+                    ghost.page.goto(hub.url + "hub/login")
+                    ghost.page.fill("#username_input", GHOST)
+                    ghost.page.fill("#password_input", USER_PASSWORD)
+                    ghost.page.click("#login_submit")
+                    said = ghost.page.get_by_text("no Unix account named")
+                    said.first.wait_for(timeout=60_000)
+                    shown = ghost.page.locator("body").inner_text()
+                    assert "Ask your instructor" in shown and "nothing of yours was changed" in shown, shown
+                    ghost.page.screenshot(path=str(SCREENSHOTS / "spawn_failed.png"))
+                    mark("spawn_failure_explained")
 
                     step = "02_student_assignment_list"
                     alice = session(HONEST)
@@ -435,3 +451,14 @@ def test_hub_guard_fails_on_ci_instead_of_skipping(monkeypatch):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="root"):
         require_hub()
+
+
+def test_readme_shows_two_steps_of_the_hub_test():
+    """The README's "Run it for a class" shows two screenshots of this test's steps, copied to assets/screenshots/."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("### Run it for a class", 1)[1].split("\n### ", 1)[0]
+    shown = re.findall(r"\(assets/screenshots/hub-([\w-]+)\.png\)", section)
+    assert len(shown) == 2, f"the section should show two screenshots, found {shown}"
+    for name in shown:
+        assert name in STEPS, f"hub-{name}.png is not a step of the hub test"
+        assert (REPO_ROOT / "assets" / "screenshots" / f"hub-{name}.png").is_file(), f"hub-{name}.png is missing"

@@ -57,7 +57,29 @@ if os.environ.get("TLHUB_USER_PASSWORD"):
 else:
     c.JupyterHub.authenticator_class = "pam"
 
-c.JupyterHub.spawner_class = "localprocess"
+from jupyterhub.spawner import LocalProcessSpawner  # noqa: E402 - after the settings it depends on
+
+
+class CourseSpawner(LocalProcessSpawner):
+    """LocalProcessSpawner that says in plain words why a server cannot start (the hub shows it on the page)."""
+
+    async def start(self):
+        import pwd
+
+        try:
+            pwd.getpwnam(self.user.name)
+        except KeyError:
+            from tornado import web
+
+            message = (f"Your server could not start: this machine has no Unix account named {self.user.name!r}. "
+                       "Ask your instructor to create it; nothing of yours was changed or lost.")
+            error = web.HTTPError(500, message)   # an HTTPError reaches the page (others become "Unhandled error")
+            error.jupyterhub_message = message     # the text JupyterHub's error page shows
+            raise error from None
+        return await super().start()
+
+
+c.JupyterHub.spawner_class = CourseSpawner
 c.Spawner.cmd = [os.path.join(VENV_BIN, "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.args = ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
