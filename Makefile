@@ -3,7 +3,9 @@
 #   make course     run every notebook in solutions/ with papermill (PROFILE=ci by default) into build/
 #   make reference  re-execute solutions/ in place as reference outputs (ONLY=<name> for one notebook)
 #   make test       the whole test suite (what CI runs); make test-fast skips the slow notebook tests
-#   make lab        JupyterLab on the student release in notebooks/
+#   make lab        JupyterLab on the student release in notebooks/, without nbgrader's instructor tools
+#   make lab-instructor  JupyterLab on the repository, with Formgrader and Create Assignment
+#   make student-copy DEST=<folder>  what students may have: release notebooks, tlhelpers, environment files
 #   make release    regenerate notebooks/ from solutions/ with nbgrader, then verify the release is clean
 #   make collect    ASSIGNMENT=<name> FROM=<folder or LMS zip>: submissions into build/submitted/, with a report
 #   make autograde  grade submissions in the sandbox (smoke profile); ASSIGNMENT=, STUDENT= (re-grade one), GRADING_WORKERS=
@@ -21,8 +23,10 @@ PYTEST_ARGS ?=
 # nbgrader runs `alembic` and papermill starts kernels by name: both must find the .venv first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 ASSIGNMENTS := $(notdir $(patsubst %/,%,$(wildcard solutions/*/)))
+# This Makefile's folder (the tests run it with -C on a copy of the course): the student lab settings live here.
+COURSE_ROOT := $(patsubst %/,%,$(dir $(abspath $(firstword $(MAKEFILE_LIST)))))
 
-.PHONY: setup assets grading-setup test-setup course reference test test-fast lab release collect autograde feedback export clean
+.PHONY: setup assets grading-setup test-setup course reference test test-fast lab lab-instructor student-copy release collect autograde feedback export clean
 
 setup: $(VENV)/.installed assets
 
@@ -40,8 +44,14 @@ assets: $(VENV)/.installed
 grading-setup: setup
 	$(PY) -m tlhelpers.assets --install --for grading
 
+# The JupyterHub test's proxy, configurable-http-proxy, from the npm registry into build/node (nothing global).
+# 5.0.1: the newest whose dependencies run on Debian bookworm's Node 18.
+CHP_VERSION := 5.0.1
+PROXY := build/node/node_modules/.bin/configurable-http-proxy
+
 test-setup: setup
 	$(PY) -m tlhelpers.assets --install --for tests
+	test -x $(PROXY) || npm install --prefix build/node --no-audit --no-fund --no-save configurable-http-proxy@$(CHP_VERSION)
 
 course: setup
 	$(PY) -m tlhelpers.course run --profile $(PROFILE) $(if $(WORKERS),--workers $(WORKERS))
@@ -56,10 +66,22 @@ test: test-setup
 test-fast: test-setup
 	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
-# nbgrader's Assignments panel and Validate button find nbgrader_config.py via JUPYTER_CONFIG_PATH; LAB_ARGS adds flags
+# JupyterLab for a student on notebooks/: each assignment is released into the local exchange (build/exchange) so
+# nbgrader's Assignment List shows it; JUPYTER_CONFIG_PATH gives the student settings (tlhelpers/jupyter/student:
+# no Formgrader, Create Assignment or Courses) and nbgrader_config.py (for the Assignment List and Validate).
 lab: setup
-	for a in $(ASSIGNMENTS); do test -d build/exchange/*/outbound/$$a || $(VENV)/bin/nbgrader release_assignment "$$a" --log-level=WARN || exit 1; done
-	JUPYTER_CONFIG_PATH="$(CURDIR)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+	for a in $(notdir $(patsubst %/,%,$(wildcard notebooks/*/))); do test -d build/exchange/*/outbound/$$a || $(VENV)/bin/nbgrader release_assignment "$$a" --log-level=WARN || exit 1; done
+	JUPYTER_CONFIG_PATH="$(COURSE_ROOT)/tlhelpers/jupyter/student:$(CURDIR)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
+# The instructor's JupyterLab on the whole repository, with nbgrader's Formgrader and Create Assignment.
+lab-instructor: setup
+	JUPYTER_CONFIG_PATH="$(CURDIR)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(VENV)/bin/jupyter lab $(LAB_ARGS)
+
+# The student's copy of the course (release notebooks, tlhelpers without the grader, environment files, a student
+# README) in a new folder DEST: what students may have, and nothing else.
+student-copy:
+	@test -n "$(DEST)" || { echo "usage: make student-copy DEST=<new folder>"; exit 2; }
+	$(PY) -m tlhelpers.student_copy "$(DEST)"
 
 release: setup
 	mkdir -p build

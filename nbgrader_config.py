@@ -27,9 +27,13 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 # A local exchange for `make lab`: it releases each assignment here so that nbgrader's Assignments panel in
 # JupyterLab lists the course, and a student's "Submit" lands in build/exchange/<course>/inbound for
-# `nbgrader collect`. The student's copy of an assignment is its folder in notebooks/.
-c.Exchange.root = str(course.exchange())
-c.Exchange.assignment_dir = str(course.release())
+# `nbgrader collect`. The student's copy of an assignment is its folder in notebooks/. On a class's JupyterHub,
+# TLHELPERS_EXCHANGE names the shared exchange instead (see the README, "Run it for a class").
+if os.environ.get("TLHELPERS_EXCHANGE"):
+    c.Exchange.root = os.environ["TLHELPERS_EXCHANGE"]
+else:
+    c.Exchange.root = str(course.exchange())
+    c.Exchange.assignment_dir = str(course.release())
 
 # The stub that replaces a solution in the release: a clear NotImplementedError, so that running an unanswered
 # exercise tells the student what to do.

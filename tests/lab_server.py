@@ -125,8 +125,9 @@ def stop(server: LabServer) -> None:
 
 @contextlib.contextmanager
 def make_lab(course: Path, work: Path, env: dict[str, str] | None = None,
-             startup_timeout: float = 120) -> Iterator[LabServer]:
-    """Run the repository's `make lab` in ``course`` and yield the server; stop it on exit, whatever happened.
+             startup_timeout: float = 120, target: str = "lab") -> Iterator[LabServer]:
+    """Run the repository's `make lab` (or ``target``, e.g. lab-instructor) in ``course`` and yield the server; stop
+    it on exit, whatever happened.
 
     ``work`` holds the log and private Jupyter folders (config, runtime, settings, workspaces), so nothing of
     the user's own Jupyter set-up changes what the test sees. ``env`` adds to the server's environment.
@@ -157,7 +158,7 @@ def make_lab(course: Path, work: Path, env: dict[str, str] | None = None,
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         lab_args.append("--allow-root")  # CI's Debian container runs as root
     command = ["make", "--no-print-directory", "-f", str(REPO_ROOT / "Makefile"), "-C", str(course),
-               "-o", "setup", "lab", f"VENV={Path(sys.executable).parent.parent}", f"LAB_ARGS={' '.join(lab_args)}"]
+               "-o", "setup", target, f"VENV={Path(sys.executable).parent.parent}", f"LAB_ARGS={' '.join(lab_args)}"]
     log = work / "jupyterlab.log"
     with open(log, "wb") as log_file:
         process = subprocess.Popen(command, cwd=course, env=full_env, stdout=log_file, stderr=subprocess.STDOUT,

@@ -69,6 +69,8 @@ ASSETS: tuple[Asset, ...] = (
     Asset("PostgreSQL server", "apt", "postgresql", "/usr/lib/postgresql/*/bin/postgres",
           "parallel-grading test", group="tests"),
     Asset("Chromium", "apt", "chromium", "/usr/bin/chromium", "JupyterLab browser test", group="tests"),
+    Asset("Node.js", "apt", "nodejs", "/usr/bin/node", "JupyterHub test (its proxy)", group="tests"),
+    Asset("npm", "apt", "npm", "/usr/bin/npm", "JupyterHub test (installs its proxy)", group="tests"),
 )
 
 

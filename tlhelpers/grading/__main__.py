@@ -3,6 +3,7 @@
     python -m tlhelpers.grading verify-release [ASSIGNMENT ...]
     python -m tlhelpers.grading collect ASSIGNMENT FOLDER_OR_ZIP
     python -m tlhelpers.grading grade ASSIGNMENT [--student S ...] [--workers N] [--shard I/N]
+    python -m tlhelpers.grading release-feedback ASSIGNMENT   (feedback pages to students through nbgrader's exchange)
 
 Grades go to nbgrader's gradebook ($TLHELPERS_GRADEBOOK_URL, else build/gradebook.db); export them with
 ``nbgrader export``. Feedback pages: build/feedback/<student>/<assignment>/feedback.html. Feedback says what is
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--no-progress", action="store_true")
     grade.add_argument("--show-expected", action="store_true",
                        help="feedback quotes the expected answers on the probes' inputs (default: it does not)")
+    release = sub.add_parser("release-feedback", help="the feedback pages into nbgrader's exchange (Fetch Feedback)")
+    release.add_argument("assignment")
     args = parser.parse_args(argv)
     course = args.course.resolve()
 
@@ -70,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         report = run_collect(course, args.assignment, args.source)
         print(report.summary())
         return 0
+    if args.command == "release-feedback":
+        return release_feedback(course, args.assignment)
     from tlhelpers.grading.runner import grade_assignment
 
     if args.show_expected:
@@ -95,6 +100,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(failed)} submissions have no recorded grade (listed above with the error): exit code "
               f"{EXIT_NOT_RECORDED}", file=sys.stderr)
     return EXIT_NOT_RECORDED if failed else 0
+
+
+def release_feedback(course: Path, assignment: str) -> int:
+    """Lay out the feedback pages for nbgrader, then run ``nbgrader release_feedback`` on them."""
+    import os
+    import subprocess
+
+    from tlhelpers.grading.feedback import exchange_layout
+
+    from tlhelpers.layout import CourseLayout
+
+    folder = CourseLayout(course).grading().relative_to(course) / "exchange-feedback"   # nbgrader wants it relative
+    done, skipped = exchange_layout(course, assignment, course / folder)
+    for student, why in sorted(skipped.items()):
+        print(f"{student}: feedback not released: {why}", file=sys.stderr)
+    if not done:
+        print(f"no feedback to release for {assignment}: grade it first "
+              f"(python -m tlhelpers.grading grade {assignment})", file=sys.stderr)
+        return 1
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "release_feedback", assignment,
+                           f"--CourseDirectory.feedback_directory={folder}"], cwd=course, env=env)
+    if proc.returncode == 0:
+        print(f"feedback of {assignment} released for {', '.join(done)}: each sees it under Assignment List, "
+              "Fetch Feedback")
+    return proc.returncode
 
 
 if __name__ == "__main__":

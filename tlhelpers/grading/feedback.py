@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tlhelpers.cache import atomic_write
 from tlhelpers.grading.scoring import NotebookResult
+from tlhelpers.layout import CourseLayout
 
 MAX_REASON_CHARS = 300      # a reason may quote the student's own error message: kept short in the summary
 
@@ -55,3 +56,33 @@ def write_feedback(path: Path, student: str, assignment: str, results: list[Note
     with atomic_write(path, "w") as handle:
         handle.write(page(summary_html(student, assignment, results), bodies))
     return path
+
+
+def exchange_layout(course: Path, assignment: str, into: Path) -> tuple[list[str], dict[str, str]]:
+    """Lay out the feedback pages of ``assignment`` the way nbgrader's ``release_feedback`` reads them.
+
+    nbgrader looks for ``<student>/<assignment>/<notebook>.html`` next to the submission's ``timestamp.txt`` and
+    ``submission_secret.txt`` (the secret names the released file, so only that student's Assignment List finds
+    it). The course's page covers the whole assignment, so each submitted notebook gets a copy of it. Returns the
+    students laid out and, for the others, why not (in words for the instructor).
+    """
+    layout = CourseLayout(Path(course))
+    done, skipped = [], {}
+    for page in sorted(layout.feedback().glob(f"*/{assignment}/feedback.html")):
+        student = page.parent.parent.name
+        submitted = layout.submitted(student, assignment)
+        secret, stamp = submitted / "submission_secret.txt", submitted / "timestamp.txt"
+        if not (secret.is_file() and stamp.is_file()):
+            skipped[student] = ("not submitted through the exchange (no submission_secret.txt in "
+                                f"{submitted}): share {page} with them another way")
+            continue
+        out = Path(into) / student / assignment
+        out.mkdir(parents=True, exist_ok=True)
+        for old in out.glob("*.html"):
+            old.unlink()   # a re-grade replaces the pages
+        for notebook in sorted(submitted.glob("*.ipynb")):
+            (out / f"{notebook.stem}.html").write_bytes(page.read_bytes())
+        for name in (secret, stamp):
+            (out / name.name).write_bytes(name.read_bytes())
+        done.append(student)
+    return done, skipped

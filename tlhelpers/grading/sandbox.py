@@ -146,6 +146,9 @@ def sandbox_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         # install points at another checkout that the sandbox does not see (a git worktree)
         "PYTHONPATH": str(Path(tlhelpers.__file__).resolve().parent.parent),
     }
+    # The sandbox imports the tlhelpers the grader runs (its folder is bound read-only, alone in its parent): an
+    # editable install may point elsewhere, e.g. at another checkout that the sandbox cannot see.
+    env["PYTHONPATH"] = str(Path(tlhelpers.__file__).resolve().parent.parent)
     if os.environ.get("TLHELPERS_FASHION_MNIST_DIR"):
         env["TLHELPERS_FASHION_MNIST_DIR"] = str(Path(os.environ["TLHELPERS_FASHION_MNIST_DIR"]).resolve())
     env.update(extra or {})
