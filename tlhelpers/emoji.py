@@ -232,6 +232,11 @@ def _check_style(style: str) -> None:
         raise ValueError(f"style must be one of {STYLES}, got {style!r}")
 
 
+def _check_size(size: int) -> None:
+    if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 8:
+        raise ValueError(f"size must be an integer number of pixels >= 8, got {size!r}")
+
+
 def _rgb(background: Sequence[int]) -> tuple[int, int, int]:
     rgb = tuple(int(v) for v in background)
     if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
@@ -264,8 +269,7 @@ def render_emoji(codepoints: Sequence[int] | str, style: str = "colour", size: i
     from PIL import Image
 
     _check_style(style)
-    if not isinstance(size, (int, np.integer)) or size < 8:
-        raise ValueError(f"size must be an integer >= 8, got {size!r}")
+    _check_size(size)
     seq = [ord(c) for c in codepoints] if isinstance(codepoints, str) else list(codepoints)
     if not _has_glyph(style, seq):
         return None
@@ -279,10 +283,10 @@ def render_emoji(codepoints: Sequence[int] | str, style: str = "colour", size: i
     return np.asarray(image, dtype=np.uint8)
 
 
-def _render_key(style: str, size: int, background: tuple[int, int, int]) -> str:
+def _render_key(style: str, size: int, background: tuple[int, int, int], items: list[EmojiItem]) -> str:
     font = _asset(COLOUR_FONT if style == "colour" else LINE_FONT)
-    return stable_key("emoji", _RENDER_VERSION, style, size, list(background), _file_id(font),
-                      _file_id(_asset(EMOJI_TEST)))
+    drawn = hashlib.sha256(repr([item.codepoints for item in items]).encode()).hexdigest()
+    return stable_key("emoji", _RENDER_VERSION, style, size, list(background), _file_id(font), drawn)
 
 
 @lru_cache(maxsize=8)
@@ -304,16 +308,17 @@ def render_all(style: str = "colour", size: int = 64, background: Sequence[int] 
     Cached by style, size, background and the SHA-256 of the font and the emoji list.
     """
     _check_style(style)
+    _check_size(size)
     rgb = _rgb(background)
+    items = emoji_items()
     paths = None
     if cache:
-        key = _render_key(style, int(size), rgb)
+        key = _render_key(style, int(size), rgb, items)
         folder = cache_dir("emoji")
         paths = (folder / f"{style}-{size}-{key}-images.npy", folder / f"{style}-{size}-{key}-status.npy")
         images, status = load_checked_array(paths[0]), load_checked_array(paths[1])
         if images is not None and status is not None and len(images) == len(status):
             return images, status
-    items = emoji_items()
     images = np.empty((len(items), size, size, 3), np.uint8)
     images[:] = rgb
     status = np.full(len(items), NO_GLYPH, np.uint8)
