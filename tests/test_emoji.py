@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -36,6 +39,13 @@ def _few_items(items, *keys):
 
 
 # ------------------------------------------------------------------------------------------------ parsing
+
+
+def test_import_needs_no_framework():
+    code = ("import sys, tlhelpers.emoji; "
+            "bad = [m for m in ('torch', 'tensorflow', 'keras', 'PIL', 'fontTools') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_parse_keeps_fully_qualified_lines_only(tmp_path):

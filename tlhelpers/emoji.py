@@ -127,7 +127,8 @@ def _asset(path: Path) -> Path:
     if not found.is_file():
         raise EmojiNotInstalledError(
             f"{found} not found: {_PACKAGES[path]} is not installed: apt-get install {_PACKAGES[path]} "
-            f"(or run `python -m tlhelpers.assets --install`; set {_ENV[path]} to use another copy)")
+            "(as root, or with sudo; `python -m tlhelpers.assets --install --for course` installs every course "
+            f"package). To use a copy elsewhere, set {_ENV[path]} to its path.")
     return found
 
 
