@@ -12,13 +12,13 @@ augmented copies of each training image (``tlhelpers.torch.augmentation``) again
 
 Measured on 2 busy CPU cores (96 px, seeds 0-2, mean over seeds; SE ~0.024 for groups, ~0.035 for objects):
 
-| classes | domain | 5 | 10 | 25 | 50 labels/class |
+| classes (n_test) | domain | 5 | 10 | 25 | 50 labels/class |
 | --- | --- | --- | --- | --- | --- |
-| groups (n_test 412) | colour: transfer / pixels / small CNN | .420/.342/.328 | .456/.369/.362 | .544/.431/.401 | .608/.444/.392 |
-| groups (n_test 346) | line: transfer / pixels / small CNN | .273/.240/.269 | .368/.278/.297 | .416/.320/.330 | .470/.354/.231 |
-| groups (n_test 346) | colour -> line: transfer / pixels | .210/.220 | .218/.199 | .273/.242 | .283/.230 |
-| objects (n_test 198) | colour: transfer / pixels | .343/.241 | .418/.278 | .488/.320 | .551/.350 (capped) |
-| objects (n_test 153) | line: transfer / pixels | .280/.226 | .349/.215 | .458/.293 (capped) | .510/.319 (capped) |
+| groups (412) | colour: transfer/pixels/CNN | .420/.342/.328 | .456/.369/.362 | .544/.431/.401 | .608/.444/.392 |
+| groups (346) | line: transfer/pixels/CNN | .273/.240/.269 | .368/.278/.297 | .416/.320/.330 | .470/.354/.231 |
+| groups (346) | colour -> line: transfer/pixels | .210/.220 | .218/.199 | .273/.242 | .283/.230 |
+| objects (198) | colour: transfer/pixels | .343/.241 | .418/.278 | .488/.320 | .551/.350 (capped) |
+| objects (153) | line: transfer/pixels | .280/.226 | .349/.215 | .458/.293 (capped) | .510/.319 (capped) |
 
 Paired gap transfer - pixels, colour (mean +- sd over seeds): groups +0.078 +- 0.051, +0.087 +- 0.026,
 +0.112 +- 0.041, +0.163 +- 0.018; objects +0.103 +- 0.012, +0.140 +- 0.050, +0.168 +- 0.046, +0.200 +- 0.029.
@@ -26,7 +26,7 @@ Augmentation (4 augmented copies per image, groups, colour): +0.037 +- 0.028 at 
 +0.011 at 25; line: +0.060 +- 0.007, +0.020 +- 0.008, -0.016 +- 0.022.
 
 Run:  nice -n 5 .venv/bin/python benchmarks/emoji_transfer.py [--cnn] [--augment 4] [--classes groups objects]
-(about 40 minutes with --cnn on 2 busy cores; without --cnn a few minutes)
+(on 2 cores shared with other work: about 25 minutes without --cnn, about an hour with it)
 """
 
 from __future__ import annotations
