@@ -412,3 +412,9 @@ def extract_features(model: keras.Model, images: Any, batch_size: int = 64, cach
     if path is not None:
         save_checked_array(path, features)
     return features
+
+
+# Augmentation lives in its own module (Keras layers); re-exported here under the same name as in tlhelpers.torch.
+from tlhelpers.augment_keras import RandomBackground, augmentation  # noqa: E402
+
+__all__ += ["RandomBackground", "augmentation"]

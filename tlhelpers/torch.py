@@ -590,3 +590,9 @@ def fit(model: nn.Module, train_data: Any, val_data: Any = None, epochs: int = 1
         model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+# Augmentation lives in its own module (torch ops only); re-exported here under the same name as in tlhelpers.keras.
+from tlhelpers.augment_torch import Augmentation, augmentation  # noqa: E402
+
+__all__ += ["Augmentation", "augmentation"]
