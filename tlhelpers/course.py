@@ -29,7 +29,7 @@ from tlhelpers.registry import REGISTRY, NotebookSpec, RunResult, check_threshol
 from tlhelpers.settings import PROFILE_ENV, PROFILES
 
 __all__ = ["NotebookSpec", "RunResult", "REPO_ROOT", "load_registry", "check_thresholds", "undeclared_parameters",
-           "run_notebook", "run_course", "format_table", "main"]
+           "failed_claims_detail", "run_notebook", "run_course", "format_table", "main"]
 
 
 def undeclared_parameters(notebook: str | os.PathLike[str], parameters: Iterable[str]) -> list[str]:
@@ -95,6 +95,9 @@ def run_notebook(spec: NotebookSpec, profile: str, build_dir: Path, root: Path =
     output = proc.stdout + proc.stderr
     if proc.returncode != 0:
         status = "dead kernel" if ("DeadKernelError" in output or "Kernel died" in output) else "error"
+        failed = failed_claims_detail(metrics)
+        if status == "error" and failed:
+            return RunResult(spec.name, profile, seconds, "claim failed", failed, output, str(metrics), str(executed))
         return RunResult(spec.name, profile, seconds, status, _last_lines(output), output, str(metrics), str(executed))
     recorded = json.loads(metrics.read_text())["metrics"] if metrics.exists() else {}
     failures = check_thresholds(recorded, spec.thresholds.get(profile, {}))
@@ -102,6 +105,16 @@ def run_notebook(spec: NotebookSpec, profile: str, build_dir: Path, root: Path =
         return RunResult(spec.name, profile, seconds, "thresholds", "; ".join(failures), output, str(metrics),
                          str(executed))
     return RunResult(spec.name, profile, seconds, "ok", "", output, str(metrics), str(executed))
+
+
+def failed_claims_detail(metrics_path: Path) -> str:
+    """One line per enforced claim recorded as not holding in a run's metrics file; empty when there is none."""
+    from tlhelpers.claims import failed_claims
+
+    if not metrics_path.is_file():
+        return ""
+    failed = failed_claims(json.loads(metrics_path.read_text())["metrics"])
+    return "\n".join(f"claim {name!r} does not hold: {entry.get('text', '')}" for name, entry in failed.items())
 
 
 def format_table(results: list[RunResult]) -> str:

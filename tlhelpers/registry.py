@@ -55,7 +55,7 @@ class RunResult:
     notebook: str
     profile: str
     seconds: float
-    status: str                  # "ok", "error", "dead kernel", "timeout", "thresholds", "parameters"
+    status: str                  # "ok", "error", "claim failed", "dead kernel", "timeout", "thresholds", "parameters"
     detail: str = ""
     output: str = ""
     metrics_path: str = ""

@@ -20,7 +20,7 @@ from tlhelpers.layout import CourseLayout
 if TYPE_CHECKING:  # only for type hints
     from tlhelpers.registry import NotebookSpec, RunResult
 
-__all__ = ["extract_figures", "write_report"]
+__all__ = ["extract_figures", "claim_rows", "write_report"]
 
 
 def extract_figures(executed: Path, out_dir: Path, prefix: str) -> list[Path]:
@@ -53,6 +53,38 @@ def _key_metrics(spec: NotebookSpec, profile: str, metrics_path: str) -> list[tu
         limits = " and ".join(f"{k} {v}" for k, v in bound.items())
         rows.append((name, recorded.get(name), limits))
     return rows
+
+
+def claim_rows(metrics_path: str) -> list[tuple[str, str, str, str]]:
+    """Every claim a run recorded (see :mod:`tlhelpers.claims`): name, text, verdict, evidence.
+
+    The verdict is ``held``, ``FAILED``, or ``failed (not enforced in <profile>)`` for the smoke profile.
+    """
+    from tlhelpers.claims import format_evidence, recorded_claims
+
+    path = Path(metrics_path) if metrics_path else None
+    if path is None or not path.is_file():
+        return []
+    saved = json.loads(path.read_text())
+    rows = []
+    for name, entry in recorded_claims(saved.get("metrics", {})).items():
+        if entry.get("held"):
+            verdict = "held"
+        else:
+            verdict = "FAILED" if entry.get("enforced") else f"failed (not enforced in {saved.get('profile')})"
+        rows.append((name, str(entry.get("text", "")), verdict, format_evidence(entry.get("evidence") or {})))
+    return rows
+
+
+def _claims_md(rows: list[tuple[str, str, str, str]]) -> list[str]:
+    lines = ["", "| claim | held? | evidence |", "| --- | --- | --- |"]
+    return lines + [f"| **{n}**: {t.replace('|', '/')} | {v} | {e.replace('|', '/')} |" for n, t, v, e in rows]
+
+
+def _claims_html(rows: list[tuple[str, str, str, str]]) -> str:
+    cells = "".join(f"<tr class='{'ok' if v == 'held' else 'bad'}'><td><b>{html.escape(n)}</b>: {html.escape(t)}"
+                    f"</td><td>{html.escape(v)}</td><td>{html.escape(e)}</td></tr>" for n, t, v, e in rows)
+    return f"<table><tr><th>claim</th><th>held?</th><th>evidence</th></tr>{cells}</table>"
 
 
 def _fmt(value: Any) -> str:
@@ -96,6 +128,10 @@ def write_report(results: list[RunResult], specs: list[NotebookSpec], build_dir:
             body += [f"<tr><td>{html.escape(n)}</td><td>{html.escape(_fmt(v))}</td><td>{html.escape(lim)}</td></tr>"
                      for n, v, lim in metrics]
             body.append("</table>")
+        claims = claim_rows(r.metrics_path)
+        if claims:
+            md += _claims_md(claims)
+            body.append(_claims_html(claims))
         for fig in figures:
             rel = fig.relative_to(build_dir).as_posix()
             md += ["", f"![{fig.stem}]({rel})"]
