@@ -31,7 +31,7 @@ def one_thread():
     (5, "similar", "feature_extraction"),
     (500, "similar", "fine_tune_all"),
     (5, "different", "fine_tune_top"),
-    (500, "different", "train_from_scratch"),
+    (500, "different", "fine_tune_all"),
 ])
 def test_recommend_known_answers(n, similarity, expected):
     advice = st.recommend(n, similarity)
@@ -76,7 +76,7 @@ def test_recommend_from_data_measures_the_distance():
     assert near_advice.strategy == "fine_tune_all"
     far_advice = st.recommend_from_data(source, far, 500, random_state=0)
     assert far_advice.similarity == "different" and far_advice.distance > st.PAD_SIMILAR_MAX
-    assert far_advice.strategy == "train_from_scratch"
+    assert far_advice.strategy == "fine_tune_all"
     assert far_advice.reason.startswith("measured proxy A-distance")
 
 
