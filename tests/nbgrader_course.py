@@ -13,6 +13,7 @@ from tlhelpers.layout import CourseLayout
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NBGRADER = [sys.executable, "-m", "nbgrader"]
+KERNEL_PORT_RACE = "zmq.error.ZMQError: Address already in use"
 
 
 def assignments(root: Path = REPO_ROOT) -> list[str]:
@@ -26,6 +27,10 @@ def nbgrader(course: Path, *args: str, profile: str = "smoke", check: bool = Tru
     env = dict(os.environ, TLHELPERS_PROFILE=profile, TQDM_DISABLE="1", PATH=path)
     env.pop("TLHELPERS_METRICS", None)
     proc = subprocess.run([*NBGRADER, *args], cwd=course, env=env, capture_output=True, text=True)
+    if proc.returncode != 0 and KERNEL_PORT_RACE in proc.stdout + proc.stderr:
+        # jupyter_client picks free TCP ports, then the kernel binds them: a process that takes one in between
+        # (another test's kernel or hub) kills the kernel before it starts. Not the code under test: run again.
+        proc = subprocess.run([*NBGRADER, *args], cwd=course, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
