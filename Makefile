@@ -17,7 +17,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= ci
 WORKERS ?=
-# Tests run in parallel workers (pytest-xdist); notebook executions dominate and spread across them.
+# Tests run in parallel workers (pytest-xdist); notebook executions dominate and spread across them, longest first
+# (tests/conftest.py, from tests/durations.json). --durations=30 prints what cost most; each full run also writes
+# every test's time to build/test-durations.json.
 TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 # nbgrader runs `alembic` and papermill starts kernels by name: both must find the .venv first.
@@ -61,10 +63,10 @@ reference: setup
 	$(PY) -m tlhelpers.course reference $(if $(ONLY),--only $(ONLY))
 
 test: test-setup
-	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --durations=30 $(PYTEST_ARGS)
 
 test-fast: test-setup
-	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not slow" --durations=10 $(PYTEST_ARGS)
 
 # JupyterLab for a student on notebooks/: each assignment is released into the local exchange (build/exchange) so
 # nbgrader's Assignment List shows it; JUPYTER_CONFIG_PATH gives the student settings (tlhelpers/jupyter/student:

@@ -17,13 +17,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from lab_server import REPO_ROOT, free_port
+from conftest import REPO_ROOT, log_tail, wait_until_answers
+from lab_server import free_port
 
 HUB_CONFIG = REPO_ROOT / "tlhelpers" / "jupyter" / "hub" / "jupyterhub_config.py"
 PROXY = REPO_ROOT / "build" / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -159,26 +158,7 @@ class Hub:
     process: subprocess.Popen
 
     def log_tail(self, chars: int = 8000) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-chars:]
-        except OSError as err:
-            return f"(no log: {err})"
-
-
-def _wait_until_up(hub: Hub, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if hub.process.poll() is not None:
-            raise RuntimeError(f"jupyterhub exited with {hub.process.returncode} before answering:\n"
-                               + hub.log_tail())
-        try:
-            with urllib.request.urlopen(hub.url + "hub/api/", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the hub did not answer within {timeout:.0f} s:\n{hub.log_tail()}")
+        return log_tail(self.log, chars)
 
 
 def stop_hub(hub: Hub, uids: set[int]) -> dict[str, list[int]]:
@@ -225,7 +205,7 @@ def running_hub(state: Path, env: dict[str, str], startup_timeout: float = 90) -
                                    start_new_session=True)
     hub = Hub(url=f"http://127.0.0.1:{port}/", state=state, log=log, process=process)
     try:
-        _wait_until_up(hub, startup_timeout)
+        wait_until_answers(hub.url + "hub/api/", process, log, startup_timeout, "jupyterhub", poll=0.3)
         yield hub
     finally:
         uids = set()

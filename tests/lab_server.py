@@ -15,14 +15,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from conftest import REPO_ROOT, log_tail, wait_until_answers
 
 
 @dataclass
@@ -36,10 +34,7 @@ class LabServer:
 
     def log_tail(self, chars: int = 6000) -> str:
         """The end of the server's log, for failure messages."""
-        try:
-            return self.log.read_text(errors="replace")[-chars:]
-        except OSError as err:
-            return f"(no log: {err})"
+        return log_tail(self.log, chars)
 
 
 def free_port() -> int:
@@ -67,23 +62,6 @@ def _lab_settings(folder: Path) -> Path:
     notification.parent.mkdir(parents=True)
     notification.write_text('{"fetchNews": "false", "checkForUpdates": false}\n')
     return folder
-
-
-def _wait_until_ready(server: LabServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    request = urllib.request.Request(server.url + "api/status", headers={"Authorization": f"token {server.token}"})
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"`make lab` exited with {server.process.returncode} before JupyterLab answered:\n"
-                               + server.log_tail())
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"JupyterLab did not answer within {timeout:.0f} s:\n" + server.log_tail())
 
 
 def _kill_leftovers(marker: str) -> None:
@@ -165,7 +143,8 @@ def make_lab(course: Path, work: Path, env: dict[str, str] | None = None,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
     server = LabServer(url=f"http://127.0.0.1:{port}/", token=token, log=log, process=process)
     try:
-        _wait_until_ready(server, startup_timeout)
+        wait_until_answers(server.url + "api/status", process, log, startup_timeout, "`make lab` (JupyterLab)",
+                           headers={"Authorization": f"token {token}"})
         yield server
     finally:
         stop(server)

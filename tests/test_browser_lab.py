@@ -29,6 +29,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import require
 from lab_server import REPO_ROOT, LabServer, copy_course, make_lab
 
 from tlhelpers.layout import CourseLayout
@@ -74,11 +75,7 @@ def require_browser() -> None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         missing.append("the Python package playwright (pip install -e '.[dev]'; never `playwright install`)")
-    if missing:
-        message = "the browser test needs " + " and ".join(missing)
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + "; CI=true, so it must run here", pytrace=False)
-        pytest.skip(message)
+    require("the browser test", missing)
 
 
 def student_answers(release: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> dict[str, str]:

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from grading_toy import ASSIGNMENT, make_toy_course, submission, submit
+from grading_toy import ASSIGNMENT, submission, submit
 
 from tlhelpers.layout import CourseLayout
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/usr/bin/bwrap").exists() and not os.environ.get("CI"),
-                                                   reason="bubblewrap not installed (apt-get install bubblewrap)")]
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("grading_sandbox")]
 
 ADD = "def add(a, b):\n    return a + b\n"
 NONCE = ("_n = next(c for c in __tl_report.__code__.co_consts if isinstance(c, str) and len(c) == 33"
@@ -239,11 +238,11 @@ def _sandbox_processes() -> list[str]:
     return found
 
 
-def test_attacks_score_only_what_they_earn(tmp_path):
+def test_attacks_score_only_what_they_earn(toy_course):
     from tlhelpers.grading import sandbox
     from tlhelpers.grading.runner import grade_assignment
 
-    course = make_toy_course(tmp_path)
+    course = toy_course
     limits = sandbox.Limits(wall_seconds=120, cell_timeout=15, max_processes=64)
     submit(course, "honest_full", submission(course, base="solution"))
     submit(course, "honest_blank", submission(course))

@@ -6,7 +6,6 @@ what a run can write is bounded (a size-limited /tmp and working folder, one res
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -15,10 +14,9 @@ import pytest
 
 from tlhelpers.layout import CourseLayout
 
-from grading_toy import ASSIGNMENT, make_toy_course, submission, submit
+from grading_toy import ASSIGNMENT, submission, submit
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path("/usr/bin/bwrap").exists() and not os.environ.get("CI"),
-                                                   reason="bubblewrap not installed (apt-get install bubblewrap)")]
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("grading_sandbox")]
 
 ADD = "def add(a, b):\n    return a + b\n"
 # writes a malformed executed notebook over the runner's, then kills the runner so that it stays
@@ -47,11 +45,11 @@ def _class(course: Path) -> dict[str, tuple[dict, float]]:
     }
 
 
-def test_a_class_with_bad_submissions_is_graded_to_the_end(tmp_path, monkeypatch, capsys):
+def test_a_class_with_bad_submissions_is_graded_to_the_end(toy_course, monkeypatch, capsys):
     from tlhelpers.grading import runner
     from tlhelpers.grading.__main__ import main
 
-    course = make_toy_course(tmp_path)
+    course = toy_course
     plan = _class(course)
     for student, (nb, _) in plan.items():
         submit(course, student, nb)
@@ -81,11 +79,11 @@ def test_a_class_with_bad_submissions_is_graded_to_the_end(tmp_path, monkeypatch
     assert "the grader could not check this notebook (RuntimeError); it scored 0" in feedback("f_grader_crash")
 
 
-def test_a_cell_ignoring_the_interrupt_costs_its_timeout_not_the_wall_limit(tmp_path):
+def test_a_cell_ignoring_the_interrupt_costs_its_timeout_not_the_wall_limit(toy_course):
     from tlhelpers.grading import sandbox
     from tlhelpers.grading.runner import grade_assignment
 
-    course = make_toy_course(tmp_path)
+    course = toy_course
     submit(course, "honest", submission(course, base="solution"))
     submit(course, "ignores_sigint", submission(course, {"toy_add": ADD, "toy_squares":
                                                          "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)"

@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from conftest import require
 from grading_toy import ASSIGNMENT, make_toy_course, submission, submit
 from nbgrader_course import nbgrader
 from postgres_server import server_bin, throwaway_postgres
@@ -37,10 +38,8 @@ def _totals(url: str) -> dict[str, float]:
 
 
 def test_parallel_grading_into_postgresql(tmp_path, monkeypatch):
-    if server_bin() is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL's server is missing on CI: .ci/run must apt-get install postgresql")
-        pytest.skip("PostgreSQL's server is not installed (apt-get install postgresql)")
+    require("parallel grading into PostgreSQL", [] if server_bin() else
+            ["PostgreSQL's server (make test-setup, or apt-get install postgresql)"])
     from tlhelpers.grading import sandbox
     from tlhelpers.grading.runner import grade_assignment
 
@@ -78,11 +77,10 @@ def test_parallel_grading_into_postgresql(tmp_path, monkeypatch):
         assert text.count("\n") >= len(CLASS) + 1 and "s02" in text
 
 
-def test_sqlite_refuses_parallel_workers(tmp_path, monkeypatch):
+def test_sqlite_refuses_parallel_workers(toy_course):
     from tlhelpers.grading.runner import grade_assignment
 
-    monkeypatch.delenv("TLHELPERS_GRADEBOOK_URL", raising=False)
-    course = make_toy_course(tmp_path)
+    course = toy_course                          # its gradebook is SQLite
     submit(course, "s01", submission(course))
     with pytest.raises(ValueError, match="PostgreSQL"):
         grade_assignment(course, ASSIGNMENT, workers=2, progress=False)

@@ -4,6 +4,10 @@
 For every notebook: the solution scores full points, the untouched release scores 0, and a submission with one
 exercise wrong loses exactly that exercise's points. For the first assignment also: a submission that kills its
 kernel gets no points for the tests it never ran (a property of the grading set-up, checked once).
+
+The solution's run here is also the suite's smoke-profile run of every notebook (tests/test_notebooks.py runs only
+the ci profile): none of its cells may raise, which is checked on its graded copy, since the grader goes on after
+an error.
 """
 
 from __future__ import annotations
@@ -89,10 +93,16 @@ def test_grading_round_trip(assignment, tmp_path, monkeypatch):
     summaries = grade_assignment(course, assignment, progress=False)
     assert not [s for s in summaries if "error" in s], summaries
 
+    alice = next(s for s in summaries if s["student"] == "alice")
     for name, plan in plans.items():
         stem = Path(name).stem
         full = plan["points"]
         assert _scores(course, assignment, stem, "alice") == full, f"{name}: the solution must get every point"
+        assert alice["notebooks"][name]["status"] == "ok", f"{name} in smoke: {alice['notebooks'][name]}"
+        executed = nbformat.read(CourseLayout(course).autograded("alice", assignment) / name, as_version=4)
+        errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(executed.cells)
+                  for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert not errors, f"{name}: cells of the solution raised in the smoke profile: {errors}"
         bob = _scores(course, assignment, stem, "bob")
         assert bob is not None and sum(bob.values()) == 0, f"{name}: the untouched release scored {bob}"
         assert plan["lost"], "the wrong answer's exercise has no test cell"

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from grading_toy import make_toy_course, submission
+from grading_toy import submission
 from nbgrader_course import nbgrader
 
 pytestmark = pytest.mark.slow
 
 
-def test_validate_passes_an_honest_answer_and_explains_a_wrong_one(tmp_path):
-    course = make_toy_course(tmp_path)
+def test_validate_passes_an_honest_answer_and_explains_a_wrong_one(toy_course, tmp_path):
+    course = toy_course
     honest = submission(course, {"toy_add": "def add(a, b):\n    return a + b",
                                  "toy_squares": "def squares(xs):\n    return [x * x for x in xs]",
                                  "toy_constant": "answer = 42"})

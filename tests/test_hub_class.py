@@ -42,6 +42,7 @@ import nbformat
 import pytest
 
 import hub_server
+from conftest import require
 from lab_server import REPO_ROOT
 from test_browser_lab import (CHROMIUM, CHROMIUM_ARGS, VIEWPORT, WRONG_ANSWER, Student, cell_indices,
                               require_browser, student_answers)
@@ -71,12 +72,7 @@ LOGIN_TIMEOUT_MS = 180_000   # log in and start a server on a busy 2-core machin
 def require_hub() -> None:
     """Skip where the hub test cannot run (with the reason); on CI fail instead."""
     require_browser()
-    missing = hub_server.missing_requirements()
-    if missing:
-        message = "the JupyterHub test needs " + " and ".join(missing)
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + "; CI=true, so it must run here", pytrace=False)
-        pytest.skip(message)
+    require("the JupyterHub test", hub_server.missing_requirements())
 
 
 def rss_mb(uid: int) -> float:
