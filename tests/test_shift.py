@@ -75,3 +75,19 @@ def test_prior_correction_moves_decisions_towards_the_new_priors():
     assert np.allclose(shift.prior_correction(proba, [0.5, 0.5], [0.5, 0.5]), proba)
     with pytest.raises(ValueError, match="positive"):
         shift.prior_correction(proba, [1.0, 0.0], [0.5, 0.5])
+
+
+def test_one_validator_for_shift_and_adapt():
+    """shift.as_features serves both: shift flattens images, tlhelpers.adapt wants finite 2-D features."""
+    images = np.zeros((3, 4, 4))
+    assert shift.as_features("X", images).shape == (3, 16)
+    with pytest.raises(ValueError, match="2-D array of features .* flatten images or extract features first"):
+        shift.as_features("X", images, flatten=False)
+    bad = np.array([[0.0, np.nan], [1.0, 2.0]])
+    assert shift.as_features("X", bad).shape == (2, 2)          # shift's distances see NaN for themselves
+    with pytest.raises(ValueError, match="X contains NaN or infinite values"):
+        shift.as_features("X", bad, finite=True)
+    with pytest.raises(ValueError, match="needs at least 2 examples to estimate a covariance, got 1"):
+        shift.as_features("X", np.ones((1, 3)), purpose=" to estimate a covariance")
+    with pytest.raises(ValueError, match="different numbers of features .* different feature spaces"):
+        shift.paired_features(np.ones((3, 2)), np.ones((3, 5)))

@@ -28,21 +28,35 @@ __all__ = [
 ]
 
 
-def _as_2d(name: str, X: Any) -> np.ndarray:
+def as_features(name: str, X: Any, flatten: bool = True, finite: bool = False, purpose: str = "") -> np.ndarray:
+    """``X`` as a float64 array of examples x features, checked; the validator of this module and tlhelpers.adapt.
+
+    ``flatten=True`` takes any array with one example per row (images are flattened); ``flatten=False`` wants 2-D
+    features already. ``finite=True`` refuses NaN and infinite values. At least 2 examples (``purpose`` says why,
+    in the error). Every refusal is a ValueError that names ``name`` and says what to do.
+    """
     array = np.asarray(X, dtype=np.float64)
-    if array.ndim < 2:
+    if flatten and array.ndim < 2:
         raise ValueError(f"{name} must hold one example per row (at least 2-D), got shape {array.shape}")
+    if not flatten and array.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array of features (examples x features), got shape {array.shape}: "
+                         "flatten images or extract features first")
     if len(array) < 2:
-        raise ValueError(f"{name} needs at least 2 examples, got {len(array)}")
+        raise ValueError(f"{name} needs at least 2 examples{purpose}, got {len(array)}")
+    if finite and not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
     return array.reshape(len(array), -1)
 
 
-def _paired(X_source: Any, X_target: Any) -> tuple[np.ndarray, np.ndarray]:
-    source, target = _as_2d("X_source", X_source), _as_2d("X_target", X_target)
+def paired_features(X_source: Any, X_target: Any, flatten: bool = True, finite: bool = False,
+                    purpose: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`as_features` of both samples, which must have the same number of features."""
+    source = as_features("X_source", X_source, flatten, finite, purpose)
+    target = as_features("X_target", X_target, flatten, finite, purpose)
     if source.shape[1] != target.shape[1]:
         raise ValueError(
-            f"source and target have different feature spaces ({source.shape[1]} vs {target.shape[1]} features): "
-            "map them to a common representation first"
+            f"source and target have different numbers of features ({source.shape[1]} vs {target.shape[1]}), "
+            "so different feature spaces: map both to a common representation first (the same feature extractor)"
         )
     return source, target
 
@@ -59,7 +73,7 @@ def domain_classifier_error(X_source: Any, X_target: Any, random_state: int | No
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    source, target = _paired(X_source, X_target)
+    source, target = paired_features(X_source, X_target)
     X = np.vstack([source, target])
     d = np.r_[np.zeros(len(source), dtype=int), np.ones(len(target), dtype=int)]
     X_train, X_test, d_train, d_test = train_test_split(
@@ -91,7 +105,7 @@ def median_heuristic_gamma(X: Any, Y: Any | None = None, max_points: int = 1000,
     The median is over the pairwise distances of the pooled sample (at most ``max_points`` points, drawn with
     ``random_state``), ignoring zero distances.
     """
-    pooled = _as_2d("X", X) if Y is None else np.vstack(_paired(X, Y))
+    pooled = as_features("X", X) if Y is None else np.vstack(paired_features(X, Y))
     if len(pooled) > max_points:
         pooled = pooled[np.random.default_rng(random_state).choice(len(pooled), max_points, replace=False)]
     distances = np.sqrt(_squared_distances(pooled, pooled))
@@ -109,7 +123,7 @@ def mmd_rbf(X_source: Any, X_target: Any, gamma: float | None = None, unbiased: 
     estimate is ``mean K(S,S) + mean K(T,T) - 2 mean K(S,T)``: never negative and exactly 0 for identical
     samples. ``unbiased=True`` drops the diagonal terms (can be slightly negative when there is no shift).
     """
-    source, target = _paired(X_source, X_target)
+    source, target = paired_features(X_source, X_target)
     if gamma is None:
         gamma = median_heuristic_gamma(source, target)
     if gamma <= 0:

@@ -36,24 +36,10 @@ __all__ = [
 ]
 
 
-def _features(name: str, X: Any) -> np.ndarray:
-    array = np.asarray(X, dtype=np.float64)
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array of features (examples x features), got shape {array.shape}: "
-                         "flatten images or extract features first")
-    if len(array) < 2:
-        raise ValueError(f"{name} needs at least 2 examples to estimate a covariance, got {len(array)}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return array
-
-
 def _pair(X_source: Any, X_target: Any) -> tuple[np.ndarray, np.ndarray]:
-    source, target = _features("X_source", X_source), _features("X_target", X_target)
-    if source.shape[1] != target.shape[1]:
-        raise ValueError(f"source and target have different numbers of features ({source.shape[1]} vs "
-                         f"{target.shape[1]}): use the same feature extractor for both")
-    return source, target
+    """Both samples as 2-D finite features with the same columns (tlhelpers.shift's validator)."""
+    return shift.paired_features(X_source, X_target, flatten=False, finite=True,
+                                 purpose=" to estimate a covariance")
 
 
 def _sym_power(C: np.ndarray, power: float) -> np.ndarray:
