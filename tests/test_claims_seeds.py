@@ -8,9 +8,11 @@ import json
 import pytest
 
 from tlhelpers import course
+from tlhelpers.layout import REPO_ROOT
+from tlhelpers.registry import load_registry
 
 pytestmark = pytest.mark.slow
-SPECS = [s for s in course.load_registry() if "claims.claim(" in (course.REPO_ROOT / s.path).read_text()]
+SPECS = [s for s in load_registry() if "claims.claim(" in (REPO_ROOT / s.path).read_text()]
 
 
 def test_some_notebooks_state_claims():

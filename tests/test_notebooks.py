@@ -16,8 +16,7 @@ import sys
 
 import pytest
 
-from tlhelpers import course
-from tlhelpers.registry import load_registry
+from tlhelpers.registry import check_thresholds, load_registry
 
 SPECS = load_registry()
 pytestmark = pytest.mark.slow
@@ -37,5 +36,5 @@ def test_reference_outputs_and_ci_thresholds(spec, tmp_path, repo_root):
     assert proc.returncode == 0, f"nbval found differences or errors:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
     recorded = json.loads(metrics.read_text())
     assert recorded["profile"] == "ci"
-    failures = course.check_thresholds(recorded["metrics"], spec.thresholds.get("ci", {}))
+    failures = check_thresholds(recorded["metrics"], spec.thresholds.get("ci", {}))
     assert not failures, failures

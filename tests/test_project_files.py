@@ -68,3 +68,18 @@ def test_makefile_targets(repo_root):
     makefile = (repo_root / "Makefile").read_text()
     for target in ("setup", "course", "test", "test-fast", "lab", "release", "autograde"):
         assert re.search(rf"^{re.escape(target)}:", makefile, re.M), f"make {target} is missing"
+
+
+def test_registry_names_come_from_the_registry(repo_root):
+    """tlhelpers.course does not re-export the registry's names: callers import them from tlhelpers.registry."""
+    import re
+
+    from tlhelpers import course
+
+    names = ("NotebookSpec", "RunResult", "load_registry", "check_thresholds")
+    assert not set(names) & set(course.__all__)
+    pattern = re.compile(r"\bcourse\.(" + "|".join(names) + r")\b|from tlhelpers\.course import [^\n]*\b(" +
+                         "|".join(names) + r")\b")
+    users = [f"{path.relative_to(repo_root)}: {m.group(0)}" for folder in ("tlhelpers", "tests", "benchmarks")
+             for path in (repo_root / folder).rglob("*.py") for m in pattern.finditer(path.read_text())]
+    assert not users, users

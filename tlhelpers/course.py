@@ -28,8 +28,8 @@ from tlhelpers.layout import REPO_ROOT, CourseLayout
 from tlhelpers.registry import REGISTRY, NotebookSpec, RunResult, check_thresholds, load_registry
 from tlhelpers.settings import PROFILE_ENV, PROFILES
 
-__all__ = ["NotebookSpec", "RunResult", "REPO_ROOT", "load_registry", "check_thresholds", "undeclared_parameters",
-           "failed_claims_detail", "run_notebook", "run_course", "format_table", "main"]
+# NotebookSpec, RunResult, load_registry and check_thresholds are tlhelpers.registry's: import them from there.
+__all__ = ["undeclared_parameters", "failed_claims_detail", "run_notebook", "run_course", "format_table", "main"]
 
 
 def undeclared_parameters(notebook: str | os.PathLike[str], parameters: Iterable[str]) -> list[str]:
