@@ -83,3 +83,11 @@ def test_registry_names_come_from_the_registry(repo_root):
     users = [f"{path.relative_to(repo_root)}: {m.group(0)}" for folder in ("tlhelpers", "tests", "benchmarks")
              for path in (repo_root / folder).rglob("*.py") for m in pattern.finditer(path.read_text())]
     assert not users, users
+
+
+def test_ipc_kernels_are_for_the_tests_only(repo_root):
+    """The tests' kernels use IPC (tests/jupyter); the course's own Jupyter settings keep TCP (IPC fails on Windows)."""
+    assert 'transport = "ipc"' in (repo_root / "tests" / "jupyter" / "jupyter_config.py").read_text()
+    for path in [repo_root / "nbgrader_config.py", *(repo_root / "tlhelpers" / "jupyter").rglob("*")]:
+        if path.is_file():
+            assert "ipc" not in path.read_text().lower(), f"{path} sets IPC transport: students' kernels must keep TCP"

@@ -61,7 +61,12 @@ def show_images(images: Any, labels: Sequence[Any] | None = None, class_names: S
 def plot_curves(x: Sequence[float], curves: Mapping[str, Sequence[float]], xlabel: str, ylabel: str,
                 title: str | None = None, errors: Mapping[str, Sequence[float]] | None = None,
                 logx: bool = False, ax: Any = None) -> Any:
-    """Plot several named curves over the same ``x`` (optional error bars); returns the axes."""
+    """Plot several named curves over the same ``x`` (optional error bars); returns the axes.
+
+    The x axis is labelled where the curves have points: on a log axis (``logx``, e.g. label budgets) every x
+    value gets its tick and plain label (10, 20, 50, not 10^1) and there are no minor ticks or labels; integer x
+    values on a linear axis (e.g. unfrozen blocks) get integer ticks only (each value while there are at most 12).
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -73,6 +78,7 @@ def plot_curves(x: Sequence[float], curves: Mapping[str, Sequence[float]], xlabe
         ax.errorbar(x, values, yerr=err, marker="o", capsize=3, label=name)
     if logx:
         ax.set_xscale("log")
+    _label_x(ax, x, logx)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
@@ -80,3 +86,29 @@ def plot_curves(x: Sequence[float], curves: Mapping[str, Sequence[float]], xlabe
     ax.grid(alpha=0.3)
     ax.legend()
     return ax
+
+
+MAX_LABELLED_TICKS = 12
+
+
+def _label_x(ax: Any, x: Sequence[float], logx: bool) -> None:
+    """Ticks at the data's x values on a log axis, integer ticks for integer x (see :func:`plot_curves`)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
+
+    values = np.asarray(x, dtype=np.float64)
+    if values.size == 0 or not np.all(np.isfinite(values)):
+        return
+    points = sorted(set(values.tolist()))
+    integers = bool(np.all(values == np.round(values)))
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    if logx:
+        ax.xaxis.set_major_locator(FixedLocator(points))
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    elif integers:
+        if len(points) <= MAX_LABELLED_TICKS:
+            ax.xaxis.set_major_locator(FixedLocator(points))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(round(v))}"))
