@@ -41,6 +41,13 @@ c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError('Write your answer here, then run this cell again.')",
 }
 
+# Late work (README, "Run it for a class"): the due date is the assignment's entry in the gradebook (`nbgrader db
+# assignment add A --duedate="2026-12-14 23:59:00 UTC"`, extensions in Formgrader). The course's grader applies
+# nbgrader's late-submission plugin after scoring: "none" grades late work in full and marks it late in the
+# feedback and the instructor's summary; "zero" scores it 0 (kept in the gradebook as nbgrader's late penalty);
+# a plugin class of your own (c.AssignLatePenalties.plugin_class) can take e.g. 10 % a day.
+c.LateSubmissionPlugin.penalty_method = "none"
+
 # nbgrader's default is 30 s per cell; the course's cells train small models, so allow more. A dead kernel or
 # a cell over this limit fails the test cells that did not run.
 c.Execute.timeout = 300

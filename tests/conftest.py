@@ -188,10 +188,11 @@ def pytest_runtest_logreport(report):
 def pytest_sessionfinish(session):
     """Write build/test-durations.json (per test and per file) after a run of the whole suite in workers.
 
-    Only the controller writes (not each xdist worker), and only after a run of more than half of the suite, so a
-    developer's single test does not overwrite it. Refresh tests/durations.json from it by hand.
+    Only the controller writes (not each xdist worker), and only after a run of the whole suite (no -m or -k, at
+    least 100 tests), so a developer's partial run does not overwrite it. Refresh tests/durations.json from it.
     """
-    if hasattr(session.config, "workerinput") or len(_seconds) < 100:
+    option = session.config.option
+    if hasattr(session.config, "workerinput") or len(_seconds) < 100 or option.markexpr or option.keyword:
         return
     per_file: dict[str, float] = defaultdict(float)
     for nodeid, seconds in _seconds.items():

@@ -289,6 +289,10 @@ def test_a_class_on_jupyterhub(tmp_path):
                     said.first.wait_for(timeout=60_000)
                     shown = ghost.page.locator("body").inner_text()
                     assert "Ask your instructor" in shown and "nothing of yours was changed" in shown, shown
+                    # what the instructor sees: the hub's log names the user and the same reason (README)
+                    logged = hub.log.read_text(errors="replace")
+                    assert f"Error starting {GHOST}'s server" in logged and "no Unix account named" in logged, \
+                        hub.log_tail()
                     ghost.page.screenshot(path=str(SCREENSHOTS / "spawn_failed.png"))
                     mark("spawn_failure_explained")
 

@@ -9,9 +9,13 @@ Grades go to nbgrader's gradebook ($TLHELPERS_GRADEBOOK_URL, else build/gradeboo
 ``nbgrader export``. Feedback pages: build/feedback/<student>/<assignment>/feedback.html. Feedback says what is
 wrong without the expected answers; --show-expected (or TLHELPERS_FEEDBACK_SHOW_EXPECTED=1) shows them.
 
+``grade`` applies nbgrader's late policy after scoring (a due date in the gradebook: ``nbgrader db assignment add A
+--duedate=...``; the penalty plugin in nbgrader_config.py): late submissions are listed, and their feedback says how
+late and what the penalty took off.
+
 ``grade`` exits 0 when every submission has a recorded grade, also when some could not be checked in full (a
-malformed notebook, a run that crashed): those score 0 for what was not checked, say why in their feedback, and
-are listed at the end. It exits 3 when some grade could not be recorded at all (e.g. the gradebook failed for
+malformed notebook, a notebook not handed in, a run that crashed): those score 0 for what was not checked, say why
+in their feedback, and are listed at the end. It exits 3 when some grade could not be recorded at all (e.g. the gradebook failed for
 that student; listed with the error); every other student is still graded. Exit 1/2: the command itself failed.
 """
 
@@ -87,9 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     summaries = grade_assignment(course, args.assignment, args.student, args.workers, args.shard,
                                  progress=not args.no_progress)
     failed = [s for s in summaries if "error" in s]
+    late = _late_policy(course, args.assignment, [s["student"] for s in summaries if "error" not in s])
     for s in summaries:
         line = s.get("error") or f"{s['score']:g} / {s['max_score']:g}"
+        if s["student"] in late:
+            lateness = late[s["student"]]
+            line += f" (late by {_duration(lateness.seconds_late)}" + \
+                (f": counts {s['score'] - lateness.penalty:g} after the late penalty)" if lateness.penalty else ")")
         print(f"{s['student']}: {line}")
+    if late:
+        print(f"{len(late)} submissions came after the deadline (each feedback page says so):")
+        for student, lateness in sorted(late.items()):
+            print(f"  {student}: {lateness.words()}")
     checked_in_part = [s for s in summaries if s.get("problems")]
     if checked_in_part:
         print(f"{len(checked_in_part)} submissions could not be checked in full (0 points for what was not; "
@@ -100,6 +113,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(failed)} submissions have no recorded grade (listed above with the error): exit code "
               f"{EXIT_NOT_RECORDED}", file=sys.stderr)
     return EXIT_NOT_RECORDED if failed else 0
+
+
+def _late_policy(course: Path, assignment: str, students: list[str]) -> dict:
+    """nbgrader's due date and late penalty for the graded ``students`` (tlhelpers.grading.deadline); a failure here
+    is reported and leaves every grade as recorded."""
+    from tlhelpers.grading.deadline import apply_late_policy
+
+    try:
+        return apply_late_policy(course, assignment, students)
+    except Exception as error:  # noqa: BLE001 - the grades are recorded; the instructor must hear why no penalty
+        print(f"late penalties could not be applied ({type(error).__name__}: {str(error)[:300]}); the grades are "
+              "recorded without them", file=sys.stderr)
+        return {}
+
+
+def _duration(seconds: float) -> str:
+    from tlhelpers.grading.deadline import duration
+
+    return duration(seconds)
 
 
 def release_feedback(course: Path, assignment: str) -> int:
