@@ -93,13 +93,14 @@ def test_assemble_takes_only_answer_cells_from_the_submission(tmp_path):
     submission["cells"][3]["source"] = "import os; os.system('evil')"
     submission["cells"].append({"cell_type": "code", "source": "def f(x): return 0", "outputs": [],
                                 "metadata": {"nbgrader": {"grade_id": "a", "solution": True}}})
-    built = assemble(_release(), submission, probes, "NONCE")
+    built = assemble(_release(), submission, probes, {"first": "NONCE1", "second": "NONCE2"})
     sources = [c.source for c in built.notebook.cells]
     assert sources[2] == "def f(x):\n    return 2 * x"
     assert sources[3] == "assert f(1) == 2"                      # the release's test, restored
     assert [c.metadata[PROBE_TAG]["probe"] for c in built.notebook.cells[4:6]] == ["second", "first"]
     assert sources[6] == "print(1)"                              # lecture cells come from the release
-    assert "NONCE" in sources[0] and len(built.notebook.cells) == 7
+    assert "NONCE2 second" in sources[4] and "NONCE1 first" in sources[5] and len(built.notebook.cells) == 7
+    assert "NONCE" not in sources[0]                            # no nonce before the probe cell that uses it
     assert any("two cells claim the answer 'a'" in n for n in built.notes)
     nbformat.validate(built.notebook)
 
@@ -108,7 +109,7 @@ def test_assemble_refuses_a_test_cell_without_probe(tmp_path):
     path = tmp_path / "nb.probes.py"
     path.write_text("from tlhelpers.grading.probes import probe\n@probe('other')\ndef p():\n    return 1\n")
     with pytest.raises(ValueError, match="without a probe"):
-        assemble(_release(), {"cells": []}, load_probes(path), "N")
+        assemble(_release(), {"cells": []}, load_probes(path), {"p": "N"})
 
 
 def test_without_probes_hides_grading_code_from_feedback():

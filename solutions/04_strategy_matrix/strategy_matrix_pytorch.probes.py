@@ -11,7 +11,9 @@ def scenario_choices():
     return {str(name): scenario_strategy[name] for name in scenario_strategy}
 
 
-@probe("sm_torch_winner_tests", rtol=0.0, atol=1e-9, what="(best strategy, margin) read off hidden quadrants")
+# margins are differences of means of accuracies in [0, 1]: float32 means are within 1e-7 of the key, and the wrong
+# answers (median, max, margin over the last, ties broken otherwise) differ by 1e-3 or more
+@probe("sm_torch_winner_tests", rtol=0.0, atol=1e-6, what="(best strategy, margin) read off hidden quadrants")
 def quadrant_winners():
     import numpy as np
 
