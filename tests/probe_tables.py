@@ -103,6 +103,9 @@ def check_table(ex: Exercises, answer_id: str, test_id: str, table: list[tuple[s
     visible test fails; ``forged``: this exercise's points lost (whatever the visible test says).
     """
     problems = []
+    solution_seen = ex.visible(test_id)
+    if solution_seen is not None:
+        problems.append(f"the solution fails its own visible test: {solution_seen}")
     full = dict(ex.points)
     for label, kind, source in table:
         got = ex.grade({answer_id: source})

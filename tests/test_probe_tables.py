@@ -140,3 +140,210 @@ def test_01_answer_table(ex01, answer_id, test_id, table):
     assert ex01.grade() == ex01.points, "the solution must get every point"
     problems = check_table(ex01, answer_id, test_id, table)
     assert not problems, "\n".join(problems)
+
+
+# --- 05 word embeddings (Keras) -------------------------------------------------------------------------------------
+
+SETUP_05_KERAS = """
+import numpy as np
+import keras
+from keras import layers
+from gensim.models import KeyedVectors
+from tlhelpers import checks, nlp
+_words = ["king", "man", "woman", "queen", "paris", "france", "germany", "berlin", "walked", "walk", "swim", "swam",
+          "tokyo", "japan", "italy", "rome", "the", "frog", "croaks", "zebra", "ran", "of"]
+_words += [f"filler{i}" for i in range(200)]
+kv = KeyedVectors(50)
+kv.add_vectors(_words, np.random.default_rng(3).normal(size=(len(_words), 50)).astype(np.float32))
+"""
+
+_CLASSIFIER = ("def frozen_text_classifier(matrix, n_classes, max_len):\n"
+               "    inputs = keras.Input(shape=(max_len,), dtype='int32')\n"
+               "    embedding = layers.Embedding(matrix.shape[0], matrix.shape[1], mask_zero=MASK, trainable=FROZEN,\n"
+               "                                 embeddings_initializer=keras.initializers.Constant(matrix))\n"
+               "    x = layers.GlobalAveragePooling1D()(embedding(inputs))\n"
+               "    outputs = HEAD\n"
+               "    return keras.Model(inputs, outputs)\n")
+
+
+def _classifier(mask="True", frozen="False", head="layers.Dense(n_classes, activation='softmax')(x)"):
+    return _CLASSIFIER.replace("MASK", mask).replace("FROZEN", frozen).replace("HEAD", head)
+
+
+FROZEN_CLASSIFIER = [
+    ("a Sequential model", "right",
+     "def frozen_text_classifier(matrix, n_classes, max_len):\n"
+     "    return keras.Sequential([keras.Input(shape=(max_len,), dtype='int32'),\n"
+     "        layers.Embedding(*matrix.shape, mask_zero=True, trainable=False,\n"
+     "                         embeddings_initializer=keras.initializers.Constant(matrix)),\n"
+     "        layers.GlobalAveragePooling1D(), layers.Dense(n_classes, activation='softmax')])"),
+    ("the masked mean written out with keras.ops", "right",
+     "def frozen_text_classifier(matrix, n_classes, max_len):\n"
+     "    from keras import ops\n    inputs = keras.Input(shape=(max_len,), dtype='int32')\n"
+     "    e = layers.Embedding(*matrix.shape, trainable=False,\n"
+     "                         embeddings_initializer=keras.initializers.Constant(matrix))(inputs)\n"
+     "    real = ops.expand_dims(ops.cast(ops.not_equal(inputs, 0), 'float32'), -1)\n"
+     "    x = ops.sum(e * real, axis=1) / ops.maximum(ops.sum(real, axis=1), 1.0)\n"
+     "    return keras.Model(inputs, layers.Dense(n_classes, activation='softmax')(x))"),
+    ("padding averaged in (no mask_zero)", "wrong", _classifier(mask="False")),
+    ("padding averaged in, behind a zero-initialised Dense", "wrong",
+     _classifier(mask="False", head="layers.Dense(n_classes, activation='softmax', kernel_initializer='zeros')(x)")),
+    ("softmax applied twice", "wrong",
+     _classifier(head="layers.Activation('softmax')(layers.Dense(n_classes, activation='softmax')(x))")),
+    ("ReLU divided by its sum instead of softmax", "wrong",
+     _classifier(head="layers.Lambda(lambda z: z / (keras.ops.sum(z, axis=1, keepdims=True) + 1e-9))("
+                      "layers.Dense(n_classes, activation='relu')(x))")),
+    ("the Embedding left trainable", "wrong", _classifier(frozen="True")),
+    ("the text's parameter counts and shape, with uniform outputs", "forged",
+     _classifier(head="layers.Lambda(lambda z: z * 0.0 + 1.0 / n_classes)("
+                      "layers.Dense(n_classes, activation='softmax')(x))")),
+]
+
+COSINE = [
+    ("float32 arithmetic", "right", "def cosine_similarity(u, v):\n"
+     "    u = np.asarray(u, np.float32); v = np.asarray(v, np.float32)\n"
+     "    return float(u @ v / np.sqrt((u @ u) * (v @ v)))"),
+    ("pure Python lists", "right", "def cosine_similarity(u, v):\n    u, v = list(map(float, u)), list(map(float, v))\n"
+     "    dot = sum(a * b for a, b in zip(u, v))\n"
+     "    return dot / (sum(a * a for a in u) ** 0.5 * sum(b * b for b in v) ** 0.5)"),
+    ("the dot product, not normalised", "wrong", "def cosine_similarity(u, v):\n"
+     "    return float(np.dot(u, v))"),
+    ("normalised by one vector only", "wrong", "def cosine_similarity(u, v):\n"
+     "    return float(np.dot(u, v) / np.linalg.norm(u) ** 2)"),
+]
+
+
+@pytest.fixture(scope="module")
+def ex05k():
+    return Exercises("05_nlp_embeddings/word_embeddings_keras.ipynb", SETUP_05_KERAS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answer_id,test_id,table", [
+    ("nlp_keras_freeze", "nlp_keras_freeze_tests", FROZEN_CLASSIFIER),
+    ("nlp_keras_cosine", "nlp_keras_cosine_tests", COSINE),
+], ids=["frozen_classifier", "cosine"])
+def test_05_keras_answer_table(ex05k, answer_id, test_id, table):
+    assert ex05k.grade() == ex05k.points, "the solution must get every point"
+    problems = check_table(ex05k, answer_id, test_id, table)
+    assert not problems, "\n".join(problems)
+
+
+# --- 05 MiniLM (PyTorch) --------------------------------------------------------------------------------------------
+
+SETUP_05_TORCH = """
+import numpy as np
+import torch
+from torch import nn
+from tlhelpers import checks, nlp
+"""
+
+_HEAD = ("class ClassificationHead(nn.Module):\n"
+         "    def __init__(self, hidden_size, n_classes, dropout=0.1):\n"
+         "        super().__init__()\n        self.dropout = nn.Dropout(RATE)\n"
+         "        self.linear = nn.Linear(hidden_size, n_classes)\n"
+         "    def forward(self, pooled):\n        return FORWARD\n")
+
+
+def _head(rate="dropout", forward="self.linear(self.dropout(pooled))"):
+    return _HEAD.replace("RATE", rate).replace("FORWARD", forward)
+
+
+HEAD = [
+    ("nn.Sequential(Dropout, Linear)", "right",
+     "class ClassificationHead(nn.Module):\n    def __init__(self, hidden_size, n_classes, dropout=0.1):\n"
+     "        super().__init__()\n"
+     "        self.net = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size, n_classes))\n"
+     "    def forward(self, pooled):\n        return self.net(pooled)\n"),
+    ("functional dropout", "right",
+     _head(forward="self.linear(nn.functional.dropout(pooled, self.dropout.p, self.training))")),
+    ("dropout after the linear layer", "wrong", _head(forward="self.dropout(self.linear(pooled))")),
+    ("dropout at 90 %", "wrong", _head(rate="0.9")),
+    ("dropout replaced by noise", "wrong",
+     _head(forward="self.linear(pooled + (0.1 * torch.randn_like(pooled) if self.training else 0))")),
+    ("no dropout at all", "wrong", _head(forward="self.linear(pooled)")),
+    ("the text's parameter count and shape, with zero outputs", "forged",
+     _head(forward="torch.zeros(pooled.shape[0], self.linear.out_features)")),
+]
+
+
+@pytest.fixture(scope="module")
+def ex05t():
+    return Exercises("05_nlp_embeddings/minilm_pytorch.ipynb", SETUP_05_TORCH)
+
+
+@pytest.mark.parametrize("answer_id,test_id,table", [("nlp_torch_head", "nlp_torch_head_tests", HEAD)], ids=["head"])
+def test_05_minilm_answer_table(ex05t, answer_id, test_id, table):
+    assert ex05t.grade() == ex05t.points, "the solution must get every point"
+    problems = check_table(ex05t, answer_id, test_id, table)
+    assert not problems, "\n".join(problems)
+
+
+# --- 04 strategy matrix ---------------------------------------------------------------------------------------------
+
+SETUP_04 = """
+import numpy as np
+import torch
+from torch import nn
+from tlhelpers import checks
+from tlhelpers import strategy as st
+from tlhelpers import strategy_experiments as sx
+"""
+
+_NEGATIVE = ("def is_negative_transfer(transfer_accs, scratch_accs, confidence=0.95):\n"
+             "    from scipy import stats\n"
+             "    t = np.asarray(transfer_accs, dtype=float); s = np.asarray(scratch_accs, dtype=float)\n"
+             "    if t.shape != s.shape or len(t) < 2:\n        raise ValueError('unpaired')\n"
+             "    BODY\n")
+NEGATIVE = [
+    ("scipy's paired t-test, one-sided p", "right",
+     _NEGATIVE.replace("BODY", "d = t - s\n    if np.all(d == d[0]):\n        return bool(d[0] < 0)\n"
+                               "    r = stats.ttest_rel(t, s, alternative='less')\n"
+                               "    return bool(r.pvalue < (1 - confidence) / 2)")),
+    ("float32 lists", "right",
+     _NEGATIVE.replace("BODY", "d = (t - s).astype(np.float32)\n"
+                               "    q = stats.t.ppf(0.5 + confidence / 2, len(d) - 1)\n"
+                               "    return bool(d.mean() + q * d.std(ddof=1) / np.sqrt(len(d)) < 0)")),
+    ("the old unpaired two-standard-error rule", "wrong",
+     _NEGATIVE.replace("BODY", "se = np.sqrt(t.var(ddof=1) / len(t) + s.var(ddof=1) / len(s))\n"
+                               "    return bool(s.mean() - t.mean() > 2 * se)")),
+    ("paired, but the normal quantile 1.96", "wrong",
+     _NEGATIVE.replace("BODY", "d = t - s\n    return bool(d.mean() + 1.96 * d.std(ddof=1) / np.sqrt(len(d)) < 0)")),
+    ("paired, std with ddof=0", "wrong",
+     _NEGATIVE.replace("BODY", "d = t - s\n    q = stats.t.ppf(0.5 + confidence / 2, len(d) - 1)\n"
+                               "    return bool(d.mean() + q * d.std() / np.sqrt(len(d)) < 0)")),
+    ("any loss on average", "forged", _NEGATIVE.replace("BODY", "return bool(t.mean() < s.mean())")),
+]
+
+WINNER = [
+    ("float32 means (torch)", "right",
+     "def quadrant_winner(matrix, size, similarity):\n    cell = matrix[(size, similarity)]\n"
+     "    means = {s: float(torch.tensor(cell[s], dtype=torch.float32).mean()) for s in st.STRATEGIES if s in cell}\n"
+     "    ranked = sorted(means, key=lambda s: (-means[s], st.STRATEGIES.index(s)))\n"
+     "    return ranked[0], means[ranked[0]] - means[ranked[1]]"),
+    ("the median instead of the mean", "wrong",
+     "def quadrant_winner(matrix, size, similarity):\n    cell = matrix[(size, similarity)]\n"
+     "    ranked = sorted((s for s in st.STRATEGIES if s in cell), key=lambda s: -float(np.median(cell[s])))\n"
+     "    return ranked[0], float(np.median(cell[ranked[0]]) - np.median(cell[ranked[1]]))"),
+    ("the margin over the worst strategy", "wrong",
+     "def quadrant_winner(matrix, size, similarity):\n    cell = matrix[(size, similarity)]\n"
+     "    ranked = sorted((s for s in st.STRATEGIES if s in cell), key=lambda s: -float(np.mean(cell[s])))\n"
+     "    return ranked[0], float(np.mean(cell[ranked[0]]) - np.mean(cell[ranked[-1]]))"),
+    ("the toy quadrant's answer from the text", "forged",
+     "def quadrant_winner(matrix, size, similarity):\n    return 'feature_extraction', 0.01"),
+]
+
+
+@pytest.fixture(scope="module")
+def ex04():
+    return Exercises("04_strategy_matrix/strategy_matrix_pytorch.ipynb", SETUP_04)
+
+
+@pytest.mark.parametrize("answer_id,test_id,table", [
+    ("sm_torch_negative", "sm_torch_negative_tests", NEGATIVE),
+    ("sm_torch_winner", "sm_torch_winner_tests", WINNER),
+], ids=["negative_transfer", "winner"])
+def test_04_answer_table(ex04, answer_id, test_id, table):
+    assert ex04.grade() == ex04.points, "the solution must get every point"
+    problems = check_table(ex04, answer_id, test_id, table)
+    assert not problems, "\n".join(problems)
