@@ -36,9 +36,10 @@ FORGED_LINE = ("import json as _j, re as _re\n"
                "        print(nonce, name, _j.dumps({'ok': True, 'value': _value}))\n")
 
 SUBMISSIONS = {
-    # the student's function walks up to the probe's frame and empties every list there (the requests, the draws)
+    # the student's function walks up to the probe's frames and empties every list there (the requests, the
+    # draws), up to the cell's module frame (going further breaks the student's own kernel, and later exercises)
     "frame_reacher": ("import sys\ndef label_shifted_indices(y, priors, n, random_state=None):\n"
-                      "    f = sys._getframe(1)\n    while f is not None:\n"
+                      "    f = sys._getframe(1)\n    while f is not None and f.f_code.co_name != '<module>':\n"
                       "        for value in list(f.f_locals.values()):\n"
                       "            if isinstance(value, list):\n                value.clear()\n"
                       "        f = f.f_back\n"
