@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -36,9 +38,39 @@ def _cannot(reason: str) -> None:
     pytest.skip(reason)
 
 
+def _blocked(paths: list[Path]) -> dict[Path, set[str]]:
+    """Folders above ``paths`` that other users cannot enter (e.g. /root, mode 700, holding pyenv's Python), each
+    with the names of its entries that lead to a needed path."""
+    blocked: dict[Path, set[str]] = {}
+    for path in paths:
+        for parent in reversed(path.parents):
+            if parent != Path("/") and not parent.stat().st_mode & stat.S_IXOTH:
+                below = path.relative_to(parent).parts
+                blocked.setdefault(parent, set()).add(below[0])
+                break
+    return blocked
+
+
 def _as_user(user: str, command: list[str], env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run ``command`` as ``user``. Where the interpreter or the checkout lies below a folder only root may enter,
+    the command runs in a private mount namespace in which that folder is an empty tmpfs (mode 755) holding only the
+    needed entries, bound from the real ones: nothing changes on the host, and nothing else of it becomes visible."""
     runuser = shutil.which("runuser") or "/usr/sbin/runuser"
-    return subprocess.run([runuser, "-u", user, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()], *command],
+    inner = [runuser, "-u", user, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()], *command]
+    needed = [Path(sys.executable).resolve(), Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), REPO]
+    blocked = _blocked(needed)
+    if not blocked:
+        return subprocess.run(inner, capture_output=True, text=True, timeout=timeout)
+    lines = ["set -e", "stage=$(mktemp -d)"]
+    for i, (folder, names) in enumerate(sorted(blocked.items())):
+        for j, name in enumerate(sorted(names)):
+            lines += [f"mkdir -p $stage/{i}_{j}", f"mount --bind {shlex.quote(str(folder / name))} $stage/{i}_{j}"]
+        lines.append(f"mount -t tmpfs -o mode=755 tmpfs {shlex.quote(str(folder))}")
+        for j, name in enumerate(sorted(names)):
+            lines += [f"mkdir -p {shlex.quote(str(folder / name))}",
+                      f"mount --bind $stage/{i}_{j} {shlex.quote(str(folder / name))}"]
+    lines.append("exec " + " ".join(shlex.quote(a) for a in inner))
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", "\n".join(lines)],
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -55,7 +87,7 @@ print("SCORES " + json.dumps({s["student"]: s.get("score", s.get("error")) for s
 def test_grading_as_an_unprivileged_user_gives_the_same_scores():
     if os.geteuid() != 0:
         _cannot("creating a throwaway user needs root (run the slow tests as root, as CI does)")
-    for tool in ("useradd", "userdel", "runuser", "bwrap"):
+    for tool in ("useradd", "userdel", "runuser", "bwrap", "unshare"):
         if shutil.which(tool) is None:
             _cannot(f"`{tool}` is not installed")
     user = f"tlgrader{os.getpid() % 100000}"
