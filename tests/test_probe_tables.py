@@ -347,3 +347,28 @@ def test_04_answer_table(ex04, answer_id, test_id, table):
     assert ex04.grade() == ex04.points, "the solution must get every point"
     problems = check_table(ex04, answer_id, test_id, table)
     assert not problems, "\n".join(problems)
+
+
+# --- the registry's wrong answers (the round-trip test's) fail the visible tests too (issue 16) ----------------------
+
+# A concept question's visible test checks the form only: checking the answer would give it away.
+CONCEPT_QUESTIONS = {"name_the_case"}
+SETUPS = {"01_domains_and_tasks/domains_and_tasks.ipynb": SETUP_01,
+          "04_strategy_matrix/strategy_matrix_pytorch.ipynb": SETUP_04,
+          "05_nlp_embeddings/minilm_pytorch.ipynb": SETUP_05_TORCH,
+          "05_nlp_embeddings/word_embeddings_keras.ipynb": SETUP_05_KERAS}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", sorted(SETUPS))
+def test_registry_wrong_answers_fail_the_visible_test(notebook):
+    from tlhelpers.registry import load_registry
+
+    spec = next(s for s in load_registry() if s.path.as_posix() == f"solutions/{notebook}")
+    wrong = spec.grading["wrong_answer"]
+    ex = Exercises(notebook, SETUPS[notebook])
+    tests = [t for t in ex.tests if t.startswith(wrong["grade_id"]) and t != wrong["grade_id"]]
+    assert tests, f"no test cell for {wrong['grade_id']}"
+    for test_id in tests:
+        seen = ex.visible(test_id, {wrong["grade_id"]: wrong["source"]})
+        assert (seen is None) == (wrong["grade_id"] in CONCEPT_QUESTIONS), f"{notebook}: {test_id}: {seen}"

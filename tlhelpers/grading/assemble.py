@@ -85,7 +85,7 @@ def assemble(release: nbformat.NotebookNode, submission: dict, probes: list[Prob
 
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})
-    nb.cells.append(_probe_cell(kernel_prelude(""), "prelude"))
+    nb.cells.append(_probe_cell(kernel_prelude(), "prelude"))
     for cell in release.cells:
         new = nbformat.from_dict({k: v for k, v in cell.items() if k not in ("outputs", "execution_count")})
         if new.cell_type == "code":

@@ -186,9 +186,9 @@ del __tl_cell
 '''
 
 
-def kernel_prelude(nonce: str) -> str:
-    """The first cell of the graded notebook: nothing of the grader's is defined there any more (each probe cell is
-    self-contained); it only marks where the notebook starts."""
+def kernel_prelude() -> str:
+    """The first cell of the graded notebook: nothing of the grader's is defined there (each probe cell is
+    self-contained, see kernel_call); it only marks where the graded notebook starts."""
     return "# graded by tlhelpers.grading\n"
 
 
