@@ -124,8 +124,9 @@ def _definition_order(path: Path) -> list[str]:
 
 # The kernel side. Each probe cell is self-contained: it defines its reporter, its serializer and the probe inside
 # one function and calls it at once, so nothing of the grader's lives in the notebook's globals between cells (an
-# answer cell cannot wrap or replace the reporter, nor read a nonce: each probe cell has its own, which exists only
-# in that cell's text). The helpers the reporter uses are bound to locals before any student code runs, so a
+# answer cell cannot wrap or replace the reporter, and each probe cell has its own nonce, only in that cell's text:
+# only an IPython hook that reads later cells learns it, and can then print forged lines, see the adversarial tests).
+# The helpers the reporter uses are bound to locals before any student code runs, so a
 # student function called by the probe cannot swap them. What this cannot do, in-process, is keep student code from
 # seeing the probe's frame (sys._current_frames, gc) or from patching the interpreter: whatever a cell prints is
 # therefore only ever treated as the student's own answer, judged in the grader's process against the key or
