@@ -24,11 +24,17 @@ from tlhelpers.layout import CourseLayout
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("grading_sandbox")]
 
 ADD = "def add(a, b):\n    return a + b\n"
-NONCE = ("_n = next(c for c in __tl_report.__code__.co_consts if isinstance(c, str) and len(c) == 33"
-         " and c.endswith(' ')).strip()\n")
-FAKE = "import json as _j\n_fake = lambda name: print(_n, name, _j.dumps({'ok': True, 'value': 7}))\n"
+# Each probe cell has its own nonce, only in that cell's text: an attack learns it from the cell (an input transformer
+# or a hook sees the source, run_code the compiled constants) and prints a forged answer line with it.
+FORGE = ("import re as _re, json as _j\n"
+         "_tag = _re.compile(r'([0-9a-f]{32} [A-Za-z_]\\w* )$')\n"
+         "def _tags(code):\n"
+         "    found = [c for c in code.co_consts if isinstance(c, str) and _tag.match(c)]\n"
+         "    return found + [t for c in code.co_consts if hasattr(c, 'co_consts') for t in _tags(c)]\n"
+         "def _tags_in(text):\n"
+         "    return [m[0] + ' ' + m[1] + ' ' for m in _re.findall(r'([0-9a-f]{32}) ([A-Za-z_]\\w*) ', text)]\n"
+         "_line = lambda tag: tag + _j.dumps({'ok': True, 'value': 7})\n")
 KEYCTL = "import ctypes\n_libc = ctypes.CDLL(None)\n"          # add_key 248, keyctl 250 (x86_64)
-NAMES = "_names = ['add_values', 'squares_values', 'constant_value']\n"
 
 
 def attacks(course: Path) -> dict[str, tuple[dict | bytes, dict, float]]:
@@ -41,21 +47,34 @@ def attacks(course: Path) -> dict[str, tuple[dict | bytes, dict, float]]:
     release = lambda answers: submission(course, answers)           # noqa: E731
     return {
         # IPython: an input transformer that rewrites every later cell into forged probe answers
-        "input_transformer": (release({"toy_add": ADD + NONCE + FAKE + NAMES +
-                                       "get_ipython().input_transformers_cleanup.append("
-                                       "lambda lines: [f'_fake({n!r})\\n' for n in _names])"}), {}, 0),
+        "input_transformer": (release({"toy_add": ADD + FORGE +
+                                       "get_ipython().input_transformers_cleanup.append(lambda lines: ["
+                                       "f'print({_line(t)!r})\\n' for t in _tags_in(''.join(lines))] or lines)"}),
+                              {}, 0),
         # IPython: replacing run_code so that no later cell really runs, only forged answers print
-        "run_code_replaced": (release({"toy_add": ADD + NONCE + FAKE + NAMES +
+        "run_code_replaced": (release({"toy_add": ADD + FORGE +
                                        "_ip = get_ipython()\n"
-                                       "async def _run(*a, **k):\n    [_fake(n) for n in _names]\n    return False\n"
+                                       "async def _run(code, *a, **k):\n    [print(_line(t)) for t in _tags(code)]\n"
+                                       "    return False\n"
                                        "_ip.run_code = _run"}), {}, 0),
         # IPython: a custom exception handler that swallows every failure
         "custom_exception_handler": (release({"toy_add": ADD + "get_ipython().set_custom_exc((BaseException,), "
                                               "lambda *a, **k: print('all good'))"}), {}, 1),
         # a post-run hook that prints forged answers after every cell (the last answer line would win)
-        "post_run_hook": (release({"toy_add": ADD + NONCE + FAKE + NAMES +
+        "post_run_hook": (release({"toy_add": ADD + FORGE +
                                    "get_ipython().events.register('post_run_cell', "
-                                   "lambda r: [_fake(n) for n in _names])"}), {}, 0),
+                                   "lambda r: [print(_line(t)) for t in _tags_in(r.info.raw_cell or '')])"}), {}, 0),
+        # the old reporter wrapped: nothing of the grader's is in the globals any more, so the wrapper never runs
+        "wraps_reporter": (release({"toy_add": ADD + "__tl_report = lambda name, f: print('wrapped')\n"
+                                    "__tl_plain = lambda v, depth=0: 42\n"}), {}, 1),
+        # reaching into the probe's frame from the student's function: its locals and the answer it is building
+        "rewrites_probe_frame": (release({"toy_add": ADD, "toy_squares":
+                                          "import sys\ndef squares(xs):\n    f = sys._getframe(1)\n"
+                                          "    while f is not None:\n"
+                                          "        for k, v in list(f.f_locals.items()):\n"
+                                          "            if isinstance(v, list):\n                v[:] = [9, 4, 1, 0, 1, 4, 9]\n"
+                                          "        f = f.f_back\n"
+                                          "    return [0] * len(xs)"}), {}, 1),
         # the kernel's messaging: error replies rewritten as success (nbgrader's own scoring trusts these)
         "error_replies_hidden": (release({"toy_add": ADD +
                                           "_s = get_ipython().kernel.session\n_send = _s.send\n"

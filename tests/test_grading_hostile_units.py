@@ -40,7 +40,8 @@ def test_assemble_survives_a_source_of_ints_and_metadata_that_is_a_list(tmp_path
     submission["cells"][0]["metadata"] = ["not", "a", "dict"]
     submission["cells"][1]["source"] = [1, 2, 3]
     submission["cells"].append({"cell_type": "code", "metadata": {"nbgrader": ["x"]}, "source": "1", "outputs": []})
-    built = assemble(_release(), submission, load_probes(path), "NONCE")
+    probes = load_probes(path)
+    built = assemble(_release(), submission, probes, {p.name: "NONCE" for p in probes})
     assert built.notebook.cells[2].source == ""          # the answer of ints ran as an empty answer
     assert built.notes == ["the answer 'a' is not text (its source is malformed): an empty answer was run"]
 

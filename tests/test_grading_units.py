@@ -93,13 +93,14 @@ def test_assemble_takes_only_answer_cells_from_the_submission(tmp_path):
     submission["cells"][3]["source"] = "import os; os.system('evil')"
     submission["cells"].append({"cell_type": "code", "source": "def f(x): return 0", "outputs": [],
                                 "metadata": {"nbgrader": {"grade_id": "a", "solution": True}}})
-    built = assemble(_release(), submission, probes, "NONCE")
+    built = assemble(_release(), submission, probes, {"first": "NONCE1", "second": "NONCE2"})
     sources = [c.source for c in built.notebook.cells]
     assert sources[2] == "def f(x):\n    return 2 * x"
     assert sources[3] == "assert f(1) == 2"                      # the release's test, restored
     assert [c.metadata[PROBE_TAG]["probe"] for c in built.notebook.cells[4:6]] == ["second", "first"]
     assert sources[6] == "print(1)"                              # lecture cells come from the release
-    assert "NONCE" in sources[0] and len(built.notebook.cells) == 7
+    assert "NONCE2 second" in sources[4] and "NONCE1 first" in sources[5] and len(built.notebook.cells) == 7
+    assert "NONCE" not in sources[0]                            # no nonce before the probe cell that uses it
     assert any("two cells claim the answer 'a'" in n for n in built.notes)
     nbformat.validate(built.notebook)
 
@@ -108,7 +109,7 @@ def test_assemble_refuses_a_test_cell_without_probe(tmp_path):
     path = tmp_path / "nb.probes.py"
     path.write_text("from tlhelpers.grading.probes import probe\n@probe('other')\ndef p():\n    return 1\n")
     with pytest.raises(ValueError, match="without a probe"):
-        assemble(_release(), {"cells": []}, load_probes(path), "N")
+        assemble(_release(), {"cells": []}, load_probes(path), {"p": "N"})
 
 
 def test_without_probes_hides_grading_code_from_feedback():
@@ -197,3 +198,98 @@ def test_the_grading_limits_have_one_home():
             text = module.read_text()
             assert f'"{limits.PROBE_TAG}"' not in text, f"{module.name} spells the probe tag itself"
             assert "2**20" not in text.replace("// 2**20", "").replace("/ 2**20", ""), f"{module.name} sets a size cap"
+
+
+SEEDED = '''
+from tlhelpers.grading.probes import probe
+
+def _inputs(seed):
+    import numpy as np
+    return np.random.default_rng(seed).normal(size=5)
+
+def _judge(got, expected, seed):
+    return None if got == [float(2 * v) for v in _inputs(seed)] else "not twice the inputs"
+
+@probe("t_tests", judge=_judge, uses=(_inputs,))
+def doubled(seed):
+    return [f(v) for v in _inputs(seed)]
+'''
+
+
+def _run_cell(source: str, ns: dict) -> str:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(source, "<probe cell>", "exec"), ns)
+    return out.getvalue()
+
+
+def test_a_probe_cell_is_self_contained_and_its_reporter_cannot_be_swapped(tmp_path):
+    from tlhelpers.grading.probes import kernel_call
+
+    path = tmp_path / "nb.probes.py"
+    path.write_text(SEEDED)
+    (doubled,) = load_probes(path)
+    assert doubled.seeded and "def _inputs(seed)" in kernel_call(doubled, "abc123", 7)
+    # the student's function swaps what a reporter in the globals would use, mid-call: json.dumps and the serializer
+    ns = {"f": lambda v: (__import__("json").__setattr__("dumps", lambda *a, **k: '{"ok": true, "value": 1}'),
+                          ns.__setitem__("__tl_plain", lambda *a, **k: 1), 2 * v)[-1]}
+    import json as real_json
+
+    dumps = real_json.dumps
+    try:
+        text = _run_cell(kernel_call(doubled, "abc123", 7), ns)
+    finally:
+        real_json.dumps = dumps
+    report = parse_report(text, "abc123", "doubled")
+    assert report["ok"] and judge(doubled, report, None, seed=7) is None
+    assert judge(doubled, report, None, seed=8) is not None           # judged on the grader's seed, not the kernel's
+    assert not [k for k in ns if k.startswith("__tl_cell")], "the probe cell left its function in the globals"
+    with pytest.raises(ValueError, match="seed"):
+        kernel_call(doubled, "abc123")
+
+
+def test_probe_files_refuse_seeded_probes_without_judge_and_other_arguments(tmp_path):
+    path = tmp_path / "nb.probes.py"
+    path.write_text("from tlhelpers.grading.probes import probe\n@probe('t')\ndef p(seed):\n    return seed\n")
+    with pytest.raises(TypeError, match="judge"):
+        load_probes(path)
+    path.write_text("from tlhelpers.grading.probes import probe\n@probe('t')\ndef p(x):\n    return x\n")
+    with pytest.raises(TypeError, match="only `seed`"):
+        load_probes(path)
+
+
+@pytest.mark.slow       # builds a toy course with nbgrader
+def test_keys_come_once_per_assignment_with_their_sized_limits(tmp_path, monkeypatch):
+    """answer_keys fingerprints each notebook once; grade_student uses the keys' limits and fingerprints nothing."""
+    from grading_toy import ASSIGNMENT, NOTEBOOK, make_toy_course, submission, submit
+
+    from tlhelpers.grading import runner, scoring
+    from tlhelpers.grading.cost import save_cost
+    from tlhelpers.grading.sandbox import Limits
+
+    course = make_toy_course(tmp_path)
+    layout = CourseLayout(course)
+    key_path = scoring.key_file(layout.release(ASSIGNMENT) / NOTEBOOK, layout.source(ASSIGNMENT) / NOTEBOOK,
+                                layout.keys(ASSIGNMENT))
+    key_path.parent.mkdir(parents=True)
+    key_path.write_text(json.dumps({"add_values": [42, 0, 0.75], "squares_values": [9, 4, 1, 0, 1, 4, 9],
+                                    "constant_value": 42}))
+    save_cost(key_path, 2.0)
+    calls = []
+    real = scoring.key_fingerprint
+    monkeypatch.setattr(scoring, "key_fingerprint", lambda *a, **k: calls.append(a) or real(*a, **k))
+    keys = runner.answer_keys(course, ASSIGNMENT, Limits())
+    assert len(calls) == 1 and keys[NOTEBOOK].path == key_path
+    assert keys[NOTEBOOK].limits.cell_timeout == 60 and keys[NOTEBOOK].limits.wall_seconds == 180   # floors
+    graded = []
+    monkeypatch.setattr(runner, "_grade_or_zero", lambda release, source, submitted, key, work, limits:
+                        graded.append((key, limits)) or runner.NotebookResult(NOTEBOOK, [], [], "ok"))
+    monkeypatch.setattr(runner.gradebook, "record", lambda *a, **k: None)
+    monkeypatch.setattr(runner, "_write_outputs", lambda *a, **k: None)
+    submit(course, "alice", submission(course, base="solution"))
+    runner.grade_student(course, ASSIGNMENT, "alice", keys, "sqlite://")
+    assert len(calls) == 1, "grade_student fingerprinted the release again"
+    assert graded == [(keys[NOTEBOOK].values, keys[NOTEBOOK].limits)]

@@ -33,51 +33,74 @@ def masked_mean_answers():
             "sentences without real tokens": masked_mean(h2, torch.zeros(6, 9, dtype=torch.long))}
 
 
-def _judge_head(got, expected):
-    """Structure as the solution's; eval mode deterministic and affine; train mode applies dropout."""
+def _head_inputs(seed):
+    """From the grader's seed: two heads' sizes and dropout rates, the Linear weights the probe sets (so the head's
+    own random initialisation hides nothing), an eval batch, and a positive train batch."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    hidden = int(rng.integers(6, 12))               # a square head (n_classes = hidden): W can be inverted
+    rate = float(rng.choice([0.2, 0.3, 0.4, 0.6]))
+    weight = (rng.normal(size=(hidden, hidden)) + 3 * np.eye(hidden)).astype(np.float32)
+    bias = rng.normal(size=hidden).astype(np.float32)
+    x_eval = rng.normal(size=(5, hidden)).astype(np.float32)
+    x_train = rng.uniform(0.5, 1.5, size=(300, hidden)).astype(np.float32)
+    size, classes = int(rng.integers(20, 60)), int(rng.integers(2, 9))
+    return hidden, rate, weight, bias, x_eval, x_train, size, classes, int(rng.integers(2**31))
+
+
+def _judge_head(got, expected, seed):
+    """On sizes, rates and weights drawn from the grader's seed: one nn.Linear of the right size; in eval mode exactly
+    x @ W.T + b; in train mode, solving the outputs back through W, every input entry either dropped (0) or scaled
+    by 1 / (1 - p), and the share dropped the rate asked for (binomial bounds): dropout after the layer, at another
+    rate, or noise instead of dropout all fail."""
+    hidden, rate, weight, bias, x_eval, x_train, size, classes, _ = _head_inputs(seed)
     if not isinstance(got, dict) or set(got) != set(expected):
         return "the answer has the wrong form"
-    for key in ("is an nn.Module", "output shape for a batch (5, 384)", "number of parameters",
-                "dropout probabilities of the nn.Dropout modules"):
-        message = compare(got[key], expected[key], rtol=1e-9, path=key)
-        if message:
-            return message
-    first, second = np.asarray(got["eval outputs, twice"][0]), np.asarray(got["eval outputs, twice"][1])
-    if first.shape != (3, 7) or second.shape != (3, 7) or not np.allclose(first, second, rtol=1e-5, atol=1e-6):
-        return "in eval mode the head must be deterministic: two calls on the same batch differ"
-    f1, f2, mix = (np.asarray(v) for v in got["eval outputs on x1, x2 and 0.3 x1 + 0.7 x2"])
-    if not np.allclose(mix, 0.3 * f1 + 0.7 * f2, rtol=1e-4, atol=1e-4):
-        return "in eval mode the head should be one linear layer (an affine map): dropout, then nn.Linear"
-    a, b = (np.asarray(v) for v in got["train outputs, twice (dropout 0.5)"])
-    if a.shape != (200, 3) or b.shape != (200, 3):
-        return "ClassificationHead(10, 3) should map a batch (200, 10) to (200, 3)"
-    if np.allclose(a, b):
-        return "in train mode the head should apply dropout to its input: two calls gave the same output"
+    if got["is an nn.Module"] is not True:
+        return "ClassificationHead should be an nn.Module"
+    if got["nn.Linear modules"] != 1:
+        return f"the head should have one nn.Linear layer; it has {got['nn.Linear modules']}"
+    if compare(got["number of parameters of another head"], size * classes + classes, reveal=False):
+        return "the number of parameters should be those of one Linear(hidden_size, n_classes)"
+    w, b = weight.astype(np.float64), bias.astype(np.float64)
+    evaluated = np.asarray(got["eval outputs"], dtype=float)
+    if evaluated.shape != (5, hidden) or not np.allclose(evaluated, x_eval @ w.T + b, rtol=1e-4, atol=1e-4):
+        return "in eval mode the head should be exactly its linear layer (dropout does nothing in eval mode)"
+    trained = np.asarray(got["train outputs"], dtype=float)
+    if trained.shape != x_train.shape:
+        return "in train mode the head changes the shape of its output"
+    kept = np.linalg.solve(w, (trained - b).T).T * (1 - rate) / x_train      # 1 where kept, 0 where dropped
+    if not np.all((np.abs(kept) < 1e-3) | (np.abs(kept - 1) < 1e-3)):
+        return ("in train mode the head should drop some INPUT entries and scale the others by 1 / (1 - p), then "
+                "apply the linear layer: nn.Dropout(p) before nn.Linear")
+    dropped, n = int((np.abs(kept) < 1e-3).sum()), kept.size
+    if abs(dropped - rate * n) > 6 * np.sqrt(n * rate * (1 - rate)):
+        return f"in train mode the head dropped {dropped / n:.0%} of the inputs, not the dropout rate it was given"
     return None
 
 
-@probe("nlp_torch_head_tests", judge=_judge_head, what="ClassificationHead")
-def classification_head_answers():
+@probe("nlp_torch_head_tests", judge=_judge_head, what="ClassificationHead", uses=(_head_inputs,))
+def classification_head_answers(seed):
     import torch
     from torch import nn
 
+    hidden, rate, weight, bias, x_eval, x_train, size, classes, torch_seed = _head_inputs(seed)
     with torch.random.fork_rng():
-        torch.manual_seed(0)
-        head = ClassificationHead(384, 7, dropout=0.1)
-        out = {"is an nn.Module": isinstance(head, nn.Module),
-               "output shape for a batch (5, 384)": list(head(torch.randn(5, 384)).shape),
-               "number of parameters": sum(p.numel() for p in head.parameters()),
-               "dropout probabilities of the nn.Dropout modules": [m.p for m in head.modules()
-                                                                   if isinstance(m, nn.Dropout)]}
-        head.eval()
-        x = torch.randn(3, 384)
-        out["eval outputs, twice"] = [head(x), head(x)]
-        x1, x2 = torch.randn(2, 384), torch.randn(2, 384)
-        out["eval outputs on x1, x2 and 0.3 x1 + 0.7 x2"] = [head(x1), head(x2), head(0.3 * x1 + 0.7 * x2)]
-        small = ClassificationHead(10, 3, dropout=0.5)
-        small.train()
-        torch.manual_seed(1)
-        out["train outputs, twice (dropout 0.5)"] = [small(torch.ones(200, 10)), small(torch.ones(200, 10))]
+        torch.manual_seed(torch_seed)
+        head = ClassificationHead(hidden, hidden, dropout=rate)
+        linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
+        out = {"is an nn.Module": isinstance(head, nn.Module), "nn.Linear modules": len(linears),
+               "number of parameters of another head": sum(p.numel() for p in
+                                                            ClassificationHead(size, classes).parameters()),
+               "eval outputs": None, "train outputs": None}
+        if len(linears) == 1 and tuple(linears[0].weight.shape) == weight.shape:
+            with torch.no_grad():
+                linears[0].weight.copy_(torch.from_numpy(weight))
+                linears[0].bias.copy_(torch.from_numpy(bias))
+                head.eval()
+                out["eval outputs"] = head(torch.from_numpy(x_eval))
+                head.train()
+                out["train outputs"] = head(torch.from_numpy(x_train))
     return out
 
 

@@ -56,32 +56,52 @@ def embedding_matrix_answers():
     return out
 
 
-def _judge_classifier(got, expected):
-    """Counts, structure and frozen matrix as the solution's; padding ignored; softmax rows (Dense weights random)."""
+def _classifier_inputs(seed):
+    """What the probe feeds the student's classifier, from the grader's seed: a matrix, the Dense layer's weights (set
+    by the probe, so a zero or uniform initialisation cannot hide a wrong model), and padded id sequences."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    vocab, dim, classes, max_len = int(rng.integers(20, 40)), int(rng.integers(4, 9)), int(rng.integers(3, 6)), 7
+    matrix = rng.normal(size=(vocab, dim)).astype(np.float32)
+    kernel = rng.normal(0.0, 1.5, size=(dim, classes)).astype(np.float32)
+    bias = rng.normal(0.0, 0.5, size=classes).astype(np.float32)
+    ids = rng.integers(1, vocab, size=(6, max_len)).astype("int32")
+    for row, length in enumerate(rng.integers(1, max_len, size=6)):
+        ids[row, length:] = 0                   # padding after 1..6 real tokens
+    return matrix, classes, max_len, kernel, bias, ids
+
+
+def _judge_classifier(got, expected, seed):
+    """On a matrix, Dense weights and sequences drawn from the grader's seed: only the Dense layer trainable (its
+    parameter count), the matrix frozen (its count), and the outputs those of softmax(masked mean of the rows @ W + b),
+    computed here in float64: padding averaged in, a second softmax or another normalisation all differ."""
+    matrix, classes, _, kernel, bias, ids = _classifier_inputs(seed)
     if not isinstance(got, dict) or set(got) != set(expected):
         return "the answer has the wrong form"
-    for key in ("is a keras.Model", "trainable parameters", "non-trainable parameters", "output shape for 4 sequences",
-                "number of Embedding layers"):
-        message = compare(got[key], expected[key], path=key)
+    if got["is a keras.Model"] is not True:
+        return "frozen_text_classifier should return a keras.Model"
+    if got["Dense layers"] != 1:
+        return f"the model should end in one Dense layer (softmax); it has {got['Dense layers']}"
+    for key, want in (("trainable parameters", kernel.size + bias.size), ("non-trainable parameters", matrix.size)):
+        message = compare(got[key], int(want), path=key, reveal=False)
         if message:
-            return message
-    message = compare(got["the Embedding's weights"], expected["the Embedding's weights"], rtol=1e-6, atol=1e-7,
-                      path="the Embedding's weights (they should be the matrix: keras.initializers.Constant)")
-    if message:
-        return message
-    for key in ("ids 3, 4 then padding: max_len 7 vs the 2 real tokens",
-                "ids 5, 9, 2 then padding: max_len 7 vs the 3 real tokens"):
-        padded, unpadded = (np.asarray(v, dtype=float) for v in got[key])
-        if padded.shape != unpadded.shape or not np.allclose(padded, unpadded, rtol=1e-5, atol=1e-6):
-            return f"{key}: the outputs differ; padding must not count in the average (mask_zero=True)"
-    sums = np.asarray(got["row sums of the output for 4 random sequences"], dtype=float)
-    if sums.shape != (4,) or not np.allclose(sums, 1.0, atol=1e-4):
-        return "the outputs should be probabilities (Dense with a softmax): each row should sum to 1"
+            return message + " (only the Dense layer may be trainable: the Embedding is frozen)"
+    real = ids != 0
+    pooled = (matrix.astype(np.float64)[ids] * real[..., None]).sum(axis=1) / real.sum(axis=1, keepdims=True)
+    logits = pooled @ kernel.astype(np.float64) + bias
+    want = np.exp(logits - logits.max(axis=1, keepdims=True))
+    want /= want.sum(axis=1, keepdims=True)
+    outputs = np.asarray(got["outputs for padded sequences"], dtype=float)
+    if outputs.shape != want.shape:
+        return f"the output for 6 sequences has shape {outputs.shape}, not (6, {classes})"
+    if not np.allclose(outputs, want, rtol=1e-4, atol=1e-5):
+        return ("the outputs are not softmax(Dense(average of the real tokens' vectors)): padding must not count in "
+                "the average (mask_zero=True), and the Dense layer applies one softmax")
     return None
 
 
-@probe("nlp_keras_freeze_tests", judge=_judge_classifier, what="frozen_text_classifier")
-def frozen_text_classifier_answers():
+@probe("nlp_keras_freeze_tests", judge=_judge_classifier, what="frozen_text_classifier", uses=(_classifier_inputs,))
+def frozen_text_classifier_answers(seed):
     import numpy as np
     import keras
     from keras import layers
@@ -89,21 +109,13 @@ def frozen_text_classifier_answers():
     def size(weights):
         return int(sum(np.prod(w.shape) for w in weights))
 
-    matrix = np.random.default_rng(0).normal(size=(30, 8)).astype(np.float32)
-    model = frozen_text_classifier(matrix, 5, 7)
-    embeddings = [l for l in model.layers if isinstance(l, layers.Embedding)]
-    out = {"is a keras.Model": isinstance(model, keras.Model),
+    matrix, classes, max_len, kernel, bias, ids = _classifier_inputs(seed)
+    model = frozen_text_classifier(matrix.copy(), classes, max_len)
+    dense = [l for l in model.layers if isinstance(l, layers.Dense)]
+    out = {"is a keras.Model": isinstance(model, keras.Model), "Dense layers": len(dense),
            "trainable parameters": size(model.trainable_weights),
-           "non-trainable parameters": size(model.non_trainable_weights),
-           "output shape for 4 sequences": list(np.shape(model(np.zeros((4, 7), dtype="int32")))),
-           "number of Embedding layers": len(embeddings),
-           "the Embedding's weights": np.asarray(embeddings[0].embeddings) if embeddings else None}
-    for ids, n in (([3, 4], 2), ([5, 9, 2], 3)):
-        padded = np.array([ids + [0] * (7 - n)], dtype="int32")
-        short = frozen_text_classifier(matrix, 5, n)
-        short.set_weights(model.get_weights())
-        key = f"ids {', '.join(map(str, ids))} then padding: max_len 7 vs the {n} real tokens"
-        out[key] = [np.asarray(model(padded)), np.asarray(short(padded[:, :n]))]
-    ids = np.random.default_rng(1).integers(1, 30, size=(4, 7)).astype("int32")
-    out["row sums of the output for 4 random sequences"] = np.asarray(model(ids)).sum(axis=1)
+           "non-trainable parameters": size(model.non_trainable_weights), "outputs for padded sequences": None}
+    if len(dense) == 1:
+        dense[0].set_weights([kernel, bias])
+        out["outputs for padded sequences"] = np.asarray(model(ids))
     return out

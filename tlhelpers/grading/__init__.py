@@ -15,7 +15,9 @@ Paths come from :class:`tlhelpers.layout.CourseLayout`.
 
 Threats, the defence against each, and the test that checks it (``adv:`` a submission in
 ``tests/test_grading_adversarial.py``, which must get exactly its honest score; ``units:`` a test in
-``tests/test_grading_units.py``):
+``tests/test_grading_units.py``; ``forgery:`` a submission in ``tests/test_grading_forgery.py``, on 01's real probes;
+``tables:`` per exercise, wrong, forged and right-but-different answers; the same adversarial submissions graded by an
+ordinary user, in a user namespace: ``tests/test_grading_unprivileged.py``):
 
 ================================  ==============================================  ================================
 threat                            defence                                         test
@@ -26,9 +28,15 @@ replaced, exception handlers,     never from the kernel's success or failure    
 post-run hooks, error replies                                                     post_run_hook,
 rewritten, numpy patched)                                                         error_replies_hidden,
                                                                                   monkeypatched_numpy
-forged probe answers              a per-run nonce on report lines; answers        adv: equal_to_anything,
-(printed lines, equal-to-         reduced to plain JSON data and compared by      print_swallowed; units:
-anything objects)                 type and value                                  parse_report, compare_numbers
+forged probe answers              a nonce per probe cell, only in its text; the   adv: equal_to_anything,
+(printed lines, equal-to-         cell brings its own reporter (nothing in the    print_swallowed, wraps_reporter,
+anything objects, the reporter    globals to wrap); answers reduced to plain      rewrites_probe_frame; forgery:
+wrapped, the probe's frame        JSON data; a report is only ever the student's  frame_reacher, hook_forger,
+rewritten, values the exercise    own answer: judged in the grader against the    reporter_wrapper; tables:
+text gives away)                  key, or against what the grader computes from   tests/test_probe_tables.py
+                                  a seed it drew (inputs and weights the student
+                                  cannot predict); no count or shape alone earns
+                                  points
 expected values read (test        hidden inputs live only in the probe file; the  adv: reads_test_source,
 source, solutions, probe files)   sandbox mounts tlhelpers/, never solutions/     reads_instructor_files
 gradebook or other students'      nothing of the course in the sandbox, a         adv: writes_gradebook,

@@ -64,8 +64,12 @@ def answer_sources(submission: dict, wanted: set[str], notes: list[str]) -> dict
     return answers
 
 
-def assemble(release: nbformat.NotebookNode, submission: dict, probes: list[Probe], nonce: str) -> Assembly:
-    """Release cells + the student's answers + a probe cell after each test cell (and a prelude cell first)."""
+def assemble(release: nbformat.NotebookNode, submission: dict, probes: list[Probe], nonces: dict[str, str],
+             seeds: dict[str, int] | None = None) -> Assembly:
+    """Release cells + the student's answers + a probe cell after each test cell (and a prelude cell first).
+
+    ``nonces``: probe name -> the nonce of its cell; ``seeds``: probe name -> the seed of a seeded probe.
+    """
     notes: list[str] = []
     wanted = {_nbgrader(c)["grade_id"] for c in release.cells if _nbgrader(c).get("solution")}
     answers = answer_sources(submission, wanted, notes)
@@ -81,7 +85,7 @@ def assemble(release: nbformat.NotebookNode, submission: dict, probes: list[Prob
 
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})
-    nb.cells.append(_probe_cell(kernel_prelude(nonce), "prelude"))
+    nb.cells.append(_probe_cell(kernel_prelude(), "prelude"))
     for cell in release.cells:
         new = nbformat.from_dict({k: v for k, v in cell.items() if k not in ("outputs", "execution_count")})
         if new.cell_type == "code":
@@ -91,7 +95,7 @@ def assemble(release: nbformat.NotebookNode, submission: dict, probes: list[Prob
             new.source = answers[grade_id]
         nb.cells.append(new)
         for p in by_test.get(grade_id, []) if _nbgrader(cell).get("grade") else []:
-            nb.cells.append(_probe_cell(kernel_call(p), p.name))
+            nb.cells.append(_probe_cell(kernel_call(p, nonces[p.name], (seeds or {}).get(p.name)), p.name))
     return Assembly(nb, notes)
 
 

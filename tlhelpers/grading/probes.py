@@ -34,6 +34,9 @@ class Probe:
     atol: float = 0.0
     judge: Judge | None = field(default=None, compare=False)
     what: str | None = None
+    seeded: bool = False       # the probe takes ``seed``: a number the grader draws afresh for every run
+    helpers: str = ""          # source of plain functions the probe calls, defined in its cell (``uses=``)
+
 
     @property
     def description(self) -> str:
@@ -41,14 +44,21 @@ class Probe:
 
 
 def probe(test_grade_id: str, *, rtol: float = 1e-7, atol: float = 0.0, judge: Judge | None = None,
-          what: str | None = None) -> Callable[[Callable], Callable]:
-    """Mark a function as a probe of the test cell ``test_grade_id`` (used in ``*.probes.py`` files)."""
+          what: str | None = None, uses: tuple[Callable, ...] = ()) -> Callable[[Callable], Callable]:
+    """Mark a function as a probe of the test cell ``test_grade_id`` (used in ``*.probes.py`` files).
+
+    A probe that takes one argument, ``seed``, gets a number the grader draws afresh for every run; its ``judge``
+    is then called as ``judge(got, expected, seed)`` and decides from the seed alone what to expect (inputs and
+    weights the student cannot predict, the expected behaviour computed in the grader). ``uses``: plain functions
+    of the probe file that the probe calls in the kernel (e.g. the one that makes its inputs from the seed, which
+    the judge calls too), defined in the probe's cell.
+    """
     if rtol < 0 or atol < 0:
         raise ValueError("rtol and atol must be >= 0")
 
     def mark(function: Callable) -> Callable:
         function.__tl_probe__ = {"test_grade_id": test_grade_id, "rtol": rtol, "atol": atol, "judge": judge,
-                                 "what": what}
+                                 "what": what, "helpers": "\n\n".join(_helper_source(f) for f in uses)}
         return function
 
     return mark
@@ -59,15 +69,27 @@ def probe_file(notebook: Path) -> Path:
     return notebook.with_name(notebook.stem + ".probes.py")
 
 
-def _undecorated_source(function: Callable) -> str:
+def _undecorated_source(function: Callable) -> tuple[str, bool]:
+    """The probe's source without its decorator, and whether it takes the per-run ``seed``."""
     source = textwrap.dedent(inspect.getsource(function))
     tree = ast.parse(source)
     definition = tree.body[0]
     if not isinstance(definition, ast.FunctionDef):
         raise TypeError(f"probe {function.__name__} must be a plain function")
-    if definition.args.args or definition.args.vararg or definition.args.kwarg or definition.args.kwonlyargs:
-        raise TypeError(f"probe {function.__name__} must take no arguments (it reads the notebook's globals)")
+    args = definition.args
+    names = [a.arg for a in args.posonlyargs + args.args]
+    if args.vararg or args.kwarg or args.kwonlyargs or args.defaults or names not in ([], ["seed"]):
+        raise TypeError(f"probe {function.__name__} must take no arguments, or only `seed` (it reads the "
+                        "notebook's globals)")
     definition.decorator_list = []
+    return ast.unparse(definition), names == ["seed"]
+
+
+def _helper_source(function: Callable) -> str:
+    source = textwrap.dedent(inspect.getsource(function))
+    definition = ast.parse(source).body[0]
+    if not isinstance(definition, ast.FunctionDef) or definition.decorator_list:
+        raise TypeError(f"{function.__name__}: probe helpers must be plain, undecorated functions")
     return ast.unparse(definition)
 
 
@@ -84,7 +106,11 @@ def load_probes(path: Path) -> list[Probe]:
         meta = getattr(function, "__tl_probe__", None)
         if meta is None or not inspect.isfunction(function):
             continue
-        probes.append(Probe(name=name, body=_undecorated_source(function), **meta))
+        body, seeded = _undecorated_source(function)
+        if seeded and meta["judge"] is None:
+            raise TypeError(f"probe {name} takes a seed, so its answers differ from run to run: give it a judge "
+                            "that computes what to expect from the seed, in the grader (judge(got, expected, seed))")
+        probes.append(Probe(name=name, body=body, seeded=seeded, **meta))
     order = {name: i for i, name in enumerate(_definition_order(path))}
     probes.sort(key=lambda p: order.get(p.name, len(order)))
     if not probes:
@@ -96,63 +122,91 @@ def _definition_order(path: Path) -> list[str]:
     return [n.name for n in ast.parse(path.read_text()).body if isinstance(n, ast.FunctionDef)]
 
 
-# The kernel side. This text is sent into the student's kernel, so it may not rely on anything there: it imports
-# what it needs itself. It cannot be protected from a student who patches the interpreter, and it does not need to
-# be: whatever it prints is only the student's own answer, which the grader judges against values the kernel never
-# sees.
-_KERNEL_TEMPLATE = '''\
-def __tl_plain(value, depth=0):
-    import math as _m
-    if depth > 20:
-        raise ValueError("the answer is nested too deeply")
-    if value is None or isinstance(value, (bool, str)):
-        return value if not isinstance(value, str) else str.__str__(value)
-    if isinstance(value, int):
-        return int.__index__(value)
-    if isinstance(value, float):
-        return float.__float__(value)
-    module = type(value).__module__.split(".")[0]
-    if module == "torch":
-        value = value.detach().cpu().numpy()
-    elif module in ("tensorflow", "keras", "jax", "jaxlib"):
-        import numpy as _np
-        value = _np.asarray(value)
-    if type(value).__module__.split(".")[0] == "numpy":
-        import numpy as _np
-        if isinstance(value, _np.generic):
-            return __tl_plain(value.item(), depth + 1)
-        if isinstance(value, _np.ndarray):
-            if value.dtype == object or value.size > 1_000_000:
-                raise ValueError("arrays must be numeric and at most 1e6 elements")
-            return __tl_plain(value.tolist(), depth + 1)
-    if isinstance(value, (list, tuple)):
-        return [__tl_plain(v, depth + 1) for v in value]
-    if isinstance(value, dict):
-        return {str(k): __tl_plain(v, depth + 1) for k, v in value.items()}
-    raise TypeError(f"a {type(value).__name__} is not plain data (numbers, strings, lists, dicts)")
+# The kernel side. Each probe cell is self-contained: it defines its reporter, its serializer and the probe inside
+# one function and calls it at once, so nothing of the grader's lives in the notebook's globals between cells (an
+# answer cell cannot wrap or replace the reporter, and each probe cell has its own nonce, only in that cell's text:
+# only an IPython hook that reads later cells learns it, and can then print forged lines, see the adversarial tests).
+# The helpers the reporter uses are bound to locals before any student code runs, so a
+# student function called by the probe cannot swap them. What this cannot do, in-process, is keep student code from
+# seeing the probe's frame (sys._current_frames, gc) or from patching the interpreter: whatever a cell prints is
+# therefore only ever treated as the student's own answer, judged in the grader's process against the key or
+# against what the grader computes from the seed it chose (see judge). Probes report only what student code
+# returned on the probe's inputs, never a value computed beside it that a judge would trust.
+_KERNEL_CELL = '''\
+def __tl_cell():
+    import builtins as __tl_b, contextlib as __tl_cl, io as __tl_io, json as __tl_json, traceback as __tl_tb
+    __tl_print, __tl_dumps, __tl_isinstance, __tl_type = __tl_b.print, __tl_json.dumps, __tl_b.isinstance, type
+    __tl_redirect_out, __tl_redirect_err, __tl_buffer = (__tl_cl.redirect_stdout, __tl_cl.redirect_stderr,
+                                                          __tl_io.StringIO)
+    __tl_format = __tl_tb.format_exception_only
 
+    def __tl_plain(value, depth=0):
+        if depth > 20:
+            raise ValueError("the answer is nested too deeply")
+        if value is None or __tl_isinstance(value, bool):
+            return value
+        if __tl_isinstance(value, str):
+            return str.__str__(value)
+        if __tl_isinstance(value, int):
+            return int.__index__(value)
+        if __tl_isinstance(value, float):
+            return float.__float__(value)
+        module = __tl_type(value).__module__.split(".")[0]
+        if module == "torch":
+            value = value.detach().cpu().numpy()
+        elif module in ("tensorflow", "keras", "jax", "jaxlib"):
+            import numpy as _np
+            value = _np.asarray(value)
+        if __tl_type(value).__module__.split(".")[0] == "numpy":
+            import numpy as _np
+            if __tl_isinstance(value, _np.generic):
+                return __tl_plain(value.item(), depth + 1)
+            if __tl_isinstance(value, _np.ndarray):
+                if value.dtype == object or value.size > 1_000_000:
+                    raise ValueError("arrays must be numeric and at most 1e6 elements")
+                return __tl_plain(value.tolist(), depth + 1)
+        if __tl_isinstance(value, (list, tuple)):
+            return [__tl_plain(v, depth + 1) for v in value]
+        if __tl_isinstance(value, dict):
+            return {str(k): __tl_plain(v, depth + 1) for k, v in value.items()}
+        raise TypeError(f"a {__tl_type(value).__name__} is not plain data (numbers, strings, lists, dicts)")
 
-def __tl_report(name, function):
-    import contextlib as _cl, io as _io, json as _json, traceback as _tb
+PROBE_HELPERS
+PROBE_BODY
     try:
         # what the student's code prints while answering is dropped, so it cannot crowd out the answer line
-        with _cl.redirect_stdout(_io.StringIO()), _cl.redirect_stderr(_io.StringIO()):
-            record = {"ok": True, "value": __tl_plain(function())}
+        with __tl_redirect_out(__tl_buffer()), __tl_redirect_err(__tl_buffer()):
+            __tl_record = {"ok": True, "value": __tl_plain(PROBE_CALL)}
     except BaseException as error:  # the student's answer may raise anything, SystemExit included
-        lines = _tb.format_exception_only(type(error), error)
-        record = {"ok": False, "error": "".join(lines).strip()[-2000:]}
-    print("NONCE " + name + " " + _json.dumps(record, allow_nan=True), flush=True)
+        __tl_record = {"ok": False, "error": "".join(__tl_format(__tl_type(error), error)).strip()[-2000:]}
+    __tl_print("NONCE PROBE_NAME " + __tl_dumps(__tl_record, allow_nan=True), flush=True)
+
+
+__tl_cell()
+del __tl_cell
 '''
 
 
-def kernel_prelude(nonce: str) -> str:
-    """Code that defines the serializer and the reporter in the kernel (runs once, before the notebook)."""
-    return _KERNEL_TEMPLATE.replace("NONCE", nonce)
+def kernel_prelude() -> str:
+    """The first cell of the graded notebook: nothing of the grader's is defined there (each probe cell is
+    self-contained, see kernel_call); it only marks where the graded notebook starts."""
+    return "# graded by tlhelpers.grading\n"
 
 
-def kernel_call(probe_: Probe) -> str:
-    """The code of one probe cell: define the probe, run it, print its answer on a line tagged with the nonce."""
-    return f"{probe_.body}\n\n__tl_report({probe_.name!r}, {probe_.name})\ndel {probe_.name}\n"
+def kernel_call(probe_: Probe, nonce: str, seed: int | None = None) -> str:
+    """The code of one probe cell: define the reporter and the probe, run it (with ``seed`` when it takes one), and
+    print its answer on one line tagged with this cell's own ``nonce``."""
+    if probe_.seeded and seed is None:
+        raise ValueError(f"probe {probe_.name} takes a seed: pass the one the grader drew for this run")
+    if not (nonce.isalnum() and probe_.name.isidentifier()):
+        raise ValueError("the nonce must be alphanumeric and the probe's name an identifier")
+    call = f"{probe_.name}({int(seed)})" if probe_.seeded else f"{probe_.name}()"
+    import re
+
+    parts = {"PROBE_HELPERS": textwrap.indent(probe_.helpers, "    "), "PROBE_BODY": textwrap.indent(probe_.body, "    "),
+             "PROBE_CALL": call, "NONCE": nonce, "PROBE_NAME": probe_.name}
+    # one pass, so that nothing inserted (a probe's text) is itself replaced
+    return re.sub("|".join(parts), lambda m: parts[m.group(0)], _KERNEL_CELL)
 
 
 def parse_report(text: str, nonce: str, name: str, max_chars: int = MAX_PROBE_OUTPUT_CHARS) -> dict | None:
@@ -233,18 +287,26 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def judge(probe_: Probe, report: dict | None, expected: Any, reveal: bool | None = None) -> str | None:
+def judge(probe_: Probe, report: dict | None, expected: Any, reveal: bool | None = None,
+          seed: int | None = None) -> str | None:
     """None when the student's report passes the probe, else the reason, in words for the feedback.
 
-    The reason quotes the expected value only when ``reveal`` (default: :func:`reveal_expected`).
+    A seeded probe's judge is called as ``judge(got, expected, seed)`` with the seed the grader drew for this run
+    (never one read back from the kernel). The reason quotes the expected value only when ``reveal`` (default:
+    :func:`reveal_expected`).
     """
     if report is None:
         return f"{probe_.description}: no answer came back (the notebook stopped before this check ran)"
     if not report["ok"]:
         return f"{probe_.description}: {report.get('error', 'an error')}"
+    if probe_.seeded and seed is None:
+        raise ValueError(f"probe {probe_.name} takes a seed; the grader must pass the one it drew for the run")
     if probe_.judge is not None:
         try:
-            message = probe_.judge(report.get("value"), expected)
+            if probe_.seeded:
+                message = probe_.judge(report.get("value"), expected, seed)
+            else:
+                message = probe_.judge(report.get("value"), expected)
         except Exception as error:  # a malformed answer must not crash the grader; it fails the probe
             message = f"the answer has the wrong form ({type(error).__name__})"
     else:

@@ -19,8 +19,7 @@ from tlhelpers.cache import atomic_write
 from tlhelpers.grading import gradebook, sandbox
 from tlhelpers.grading.collect import STUDENT_ID
 from tlhelpers.grading.feedback import write_feedback
-from tlhelpers.grading.cost import load_cost, sized_limits
-from tlhelpers.grading.scoring import NotebookResult, TestResult, answer_key, grade_notebook, key_file
+from tlhelpers.grading.scoring import AnswerKey, NotebookResult, TestResult, answer_key, grade_notebook
 from tlhelpers.layout import CourseLayout
 
 
@@ -36,35 +35,38 @@ def submitted_students(course: Path, assignment: str) -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / assignment).is_dir()) if root.is_dir() else []
 
 
-def answer_keys(course: Path, assignment: str, limits: sandbox.Limits) -> dict[str, dict]:
-    """The key of every notebook of ``assignment`` (computed in the sandbox from the solution, then cached)."""
-    keys = {}
-    for release in release_notebooks(course, assignment):
-        source = CourseLayout(course).source(assignment) / release.name
-        keys[release.name] = answer_key(release, source, CourseLayout(course).keys(assignment),
-                                        CourseLayout(course).work(assignment, "_key"), limits)
-    return keys
+def answer_keys(course: Path, assignment: str, limits: sandbox.Limits) -> dict[str, AnswerKey]:
+    """The key of every notebook of ``assignment`` (computed in the sandbox from the solution, then cached), each with
+    its cache path and the limits sized from its cost: computed once per assignment, handed to every student."""
+    layout = CourseLayout(course)
+    keys_dir, work = layout.keys(assignment), layout.work(assignment, "_key")
+    return {release.name: answer_key(release, layout.source(assignment) / release.name, keys_dir, work, limits)
+            for release in release_notebooks(course, assignment)}
 
 
-def grade_student(course: Path, assignment: str, student: str, keys: dict[str, dict], url: str,
+def grade_student(course: Path, assignment: str, student: str, keys: dict[str, AnswerKey], url: str,
                   limits: sandbox.Limits = sandbox.Limits()) -> dict:
-    """Grade one student's submission of ``assignment`` and record everything; returns a summary dict."""
+    """Grade one student's submission of ``assignment`` and record everything; returns a summary dict.
+
+    ``keys``: from :func:`answer_keys` (each notebook's key and its sized limits; ``limits`` is not used for a
+    notebook that has a key).
+    """
     if not STUDENT_ID.match(student):
         raise ValueError(f"{student!r} is not a valid student id")
-    folder = CourseLayout(course).submitted(student, assignment)
+    layout = CourseLayout(course)
+    folder = layout.submitted(student, assignment)
     results: list[NotebookResult] = []
     for release in release_notebooks(course, assignment):
-        source = CourseLayout(course).source(assignment) / release.name
+        source = layout.source(assignment) / release.name
         submitted = folder / release.name
         if not submitted.is_file():
             tests = [TestResult(t.grade_id, 0.0, t.max_points, ["not handed in"])
                      for t in _empty_tests(release)]
             results.append(NotebookResult(release.name, tests, [f"{release.name} was not handed in"], "not run"))
             continue
-        work = CourseLayout(course).work(assignment, f"{student}-{release.stem}")
-        key_path = key_file(release, source, CourseLayout(course).keys(assignment))
-        sized = sized_limits(limits, load_cost(key_path))     # a multiple of the solution's own run time
-        results.append(_grade_or_zero(release, source, submitted, keys[release.name], work, sized))
+        work = layout.work(assignment, f"{student}-{release.stem}")
+        key = keys[release.name]
+        results.append(_grade_or_zero(release, source, submitted, key.values, work, key.limits))
     stamp = folder / "timestamp.txt"
     timestamp = stamp.read_text().strip()[:64] if stamp.is_file() else None
     try:
@@ -114,15 +116,15 @@ def _empty_tests(release: Path) -> list[TestResult]:
 
 
 def _write_outputs(course: Path, assignment: str, student: str, results: list[NotebookResult]) -> None:
-    autograded = CourseLayout(course).autograded(student, assignment)
+    layout = CourseLayout(course)
+    autograded = layout.autograded(student, assignment)
     autograded.mkdir(parents=True, exist_ok=True)
     for result in results:
         if result.executed is not None:
             with atomic_write(autograded / result.notebook, "w") as handle:
                 nbformat.write(result.executed, handle)
-    write_feedback(CourseLayout(course).feedback(student, assignment), student, assignment,
-                   results)
-    out = CourseLayout(course).results(assignment, student)
+    write_feedback(layout.feedback(student, assignment), student, assignment, results)
+    out = layout.results(assignment, student)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(out, "w") as handle:
         json.dump({"student": student, "assignment": assignment,

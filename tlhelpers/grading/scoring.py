@@ -22,7 +22,7 @@ from tlhelpers.grading import sandbox
 from tlhelpers.grading.assemble import assemble, test_cells, without_probes
 from tlhelpers.grading.limits import MAX_EXECUTED_BYTES, PROBE_TAG
 from tlhelpers.grading.limits import MAX_NOTEBOOK_BYTES as MAX_SUBMISSION_BYTES
-from tlhelpers.grading.cost import save_cost
+from tlhelpers.grading.cost import load_cost, save_cost, sized_limits
 from tlhelpers.grading.probes import Probe, judge, load_probes, parse_report, probe_file
 
 
@@ -115,9 +115,14 @@ def read_executed(workdir: Path, relative: Path) -> tuple[nbformat.NotebookNode 
 
 def run_probes(release: nbformat.NotebookNode, submission: dict, probes: list[Probe], workdir: Path,
                limits: sandbox.Limits) -> tuple[dict[str, dict | None], list[str], str, nbformat.NotebookNode | None]:
-    """Execute the assembled notebook in the sandbox; return each probe's report (or None), notes, status, notebook."""
-    nonce = secrets.token_hex(16)
-    assembly = assemble(release, submission, probes, nonce)
+    """Execute the assembled notebook in the sandbox; return each probe's report (or None), notes, status, notebook.
+
+    Every probe cell gets a nonce of its own, and every seeded probe a seed drawn here for this run. A report's
+    ``seed`` is set here from that draw (whatever the kernel printed), for the judge.
+    """
+    nonces = {p.name: secrets.token_hex(16) for p in probes}
+    seeds = {p.name: secrets.randbelow(2**31) for p in probes if p.seeded}
+    assembly = assemble(release, submission, probes, nonces, seeds)
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
@@ -139,9 +144,12 @@ def run_probes(release: nbformat.NotebookNode, submission: dict, probes: list[Pr
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     texts = _probe_outputs(executed) if executed is not None else {}
-    reports = {p.name: parse_report(texts.get(p.name, ""), nonce, p.name) for p in probes}
-    shown = without_probes(executed, [nonce, "__tl_report", "__tl_plain"] + [f"def {p.name}(" for p in probes]) \
-        if executed is not None else None
+    reports = {p.name: parse_report(texts.get(p.name, ""), nonces[p.name], p.name) for p in probes}
+    for name, report in reports.items():
+        if report is not None:
+            report["seed"] = seeds.get(name)        # the grader's own draw, never the kernel's word
+    shown = without_probes(executed, [*nonces.values(), "__tl_cell", "__tl_plain"] +
+                           [f"def {p.name}(" for p in probes]) if executed is not None else None
     return reports, assembly.notes, status, shown
 
 
@@ -151,7 +159,8 @@ def score(release: nbformat.NotebookNode, probes: list[Probe], reports: dict[str
     results = []
     for grade_id, points in test_cells(release).items():
         reasons = [r for p in probes if p.test_grade_id == grade_id
-                   for r in [judge(p, reports.get(p.name), expected[p.name])] if r]
+                   for r in [judge(p, reports.get(p.name), expected[p.name],
+                                   seed=(reports.get(p.name) or {}).get("seed"))] if r]
         results.append(TestResult(grade_id, 0.0 if reasons else points, points, reasons))
     return results
 
@@ -167,12 +176,27 @@ def key_fingerprint(release_path: Path, source_path: Path, profile: str = "smoke
     return digest.hexdigest()[:20]
 
 
+@dataclass(frozen=True)
+class AnswerKey:
+    """A notebook's answer key, computed (or read from the cache) once per assignment and handed to every student's
+    grading: the probes' answers on the solution, where the key is cached, and the limits sized from its cost."""
+
+    values: dict[str, Any]
+    path: Path
+    limits: sandbox.Limits
+
+
 def answer_key(release_path: Path, source_path: Path, keys_dir: Path, workdir: Path,
-               limits: sandbox.Limits = sandbox.Limits()) -> dict[str, Any]:
-    """The probes' answers on the solution notebook (computed in the sandbox once, then read from ``keys_dir``)."""
+               limits: sandbox.Limits = sandbox.Limits()) -> AnswerKey:
+    """The probes' answers on the solution notebook (computed in the sandbox once, then read from ``keys_dir``),
+    with the limits each submission of this notebook gets (a multiple of the solution's run time)."""
     cached = key_file(release_path, source_path, keys_dir)
-    if cached.is_file():
-        return json.loads(cached.read_text())
+    if not cached.is_file():
+        _compute_key(release_path, source_path, cached, workdir, limits)
+    return AnswerKey(json.loads(cached.read_text()), cached, sized_limits(limits, load_cost(cached)))
+
+
+def _compute_key(release_path: Path, source_path: Path, cached: Path, workdir: Path, limits: sandbox.Limits) -> None:
     probes = load_probes(probe_file(source_path))
     release = nbformat.read(release_path, as_version=4)
     solution = json.loads(source_path.read_text())
@@ -185,11 +209,15 @@ def answer_key(release_path: Path, source_path: Path, keys_dir: Path, workdir: P
         raise RuntimeError(f"probes fail on the solution {source_path} (run status: {status}): {broken}. "
                            "Fix the probe file or the solution before grading.")
     key = {name: r["value"] for name, r in reports.items()}
+    # the solution must pass its own judges (a seeded probe's judge computes what to expect from the seed alone)
+    failed = [message for p in probes for message in [judge(p, reports[p.name], key[p.name], reveal=True,
+                                                            seed=reports[p.name].get("seed"))] if message]
+    if failed:
+        raise RuntimeError(f"the solution {source_path} fails its own probes: {failed}. Fix the probe file.")
     cached.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(cached, "w") as handle:
         json.dump(key, handle)
     save_cost(cached, seconds)      # the students' time limits are sized from it (tlhelpers.grading.cost)
-    return key
 
 
 def key_file(release_path: Path, source_path: Path, keys_dir: Path) -> Path:
