@@ -23,6 +23,8 @@ import pytest
 
 from tlhelpers.grading.probes import judge, kernel_prelude, load_probes
 
+pytestmark = pytest.mark.slow   # about 30 s in all: every answer runs its probe
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "solutions" / "06_domain_adaptation" / "domain_adaptation_pytorch.ipynb"
 PRELUDE = """
@@ -118,7 +120,7 @@ def self_train(X_source, y_source, X_target, threshold=0.9, rounds=3, C=0.05):
 """
 
 WRONG = {   # wrong-but-plausible: the visible test fails and the exercise's points are lost
-    ("da_coral", "re-colour first, then whiten"): CORAL_HEAD + "    return X_source @ power(C_t, 0.5) @ power(C_s, -0.5)\n",
+    ("da_coral", "re-colour first, then whiten (the registry's wrong answer too)"): CORAL_HEAD + "    return X_source @ power(C_t, 0.5) @ power(C_s, -0.5)\n",
     ("da_coral", "inverse instead of inverse square root"):
         CORAL_HEAD + "    return X_source @ np.linalg.inv(C_s) @ power(C_t, 0.5)\n",
     ("da_coral", "whitening only"): CORAL_HEAD + "    return X_source @ power(C_s, -0.5)\n",
@@ -278,3 +280,12 @@ def test_right_but_different_answer_gets_full_points(key, keys):
     visible, points = _score(key[0], RIGHT[key], keys)
     assert visible, "the visible test rejects a right answer"
     assert points == POINTS[OWNER[key[0]]], "the probe rejects a right answer"
+
+
+def test_registry_wrong_answer_fails_visible_test_and_loses_its_points(keys):
+    from tlhelpers.registry import load_registry
+
+    spec = next(s for s in load_registry() if s.path.name == NOTEBOOK.name)
+    wrong = spec.grading["wrong_answer"]
+    visible, points = _score(wrong["grade_id"], wrong["source"], keys)
+    assert not visible and points == 0.0
