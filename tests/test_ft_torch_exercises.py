@@ -140,7 +140,7 @@ WRONG = {
                 loss = nn.functional.cross_entropy(model(tt.preprocess_input(images)), torch.as_tensor(labels))
                 optimizer.zero_grad()
                 loss.backward()
-                history["loss"].append(float(loss))
+                history["loss"].append(loss.item())
                 history["val_accuracy"].append(accuracy(model, *val_data))
             return history
         """)),
@@ -157,7 +157,7 @@ WRONG = {
                     optimizer.zero_grad()
                     loss.backward()
                     optimizer.step()
-                history["loss"].append(float(loss))
+                history["loss"].append(loss.item())
                 history["val_accuracy"].append(accuracy(model, *val_data))
             return history
         """)),

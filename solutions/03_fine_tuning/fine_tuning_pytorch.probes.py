@@ -28,10 +28,12 @@ from functools import lru_cache
 from tlhelpers.grading.probes import probe
 
 #: The probes' emoji set-up (smoke-sized): image side, labels per class, epochs of the train probe.
-PROBE_SIZE, PROBE_PER_CLASS, PROBE_EPOCHS = 32, 10, 6
-#: Held-out accuracy the student's `train` must reach in the train probe. The solution, seeds 0, 1, 2 of the
-#: probe's set-up (benchmarks in tests/test_ft_torch_exercises.py): see the registry notes; chance is 0.125.
-MIN_TRAIN_ACCURACY = 0.25
+PROBE_SIZE, PROBE_PER_CLASS, PROBE_EPOCHS = 32, 20, 8
+#: Held-out accuracy the student's `train` must reach in the train probe (412 test emoji at 32 px, 20 labels per
+#: class, 8 epochs, Adam 3e-3). Measured, seeds 0 / 1 / 2 (initialisation, subsample and split): the solution
+#: 0.379 / 0.403 / 0.374, an answer written with tt.fit 0.386 / 0.408 / 0.371; an untrained head is at chance
+#: (0.125, one class for every image at worst). The threshold leaves 0.07 below the lowest honest run.
+MIN_TRAIN_ACCURACY = 0.30
 #: choose_k probe: the validation images and labels are drawn from this seed (the judge draws the same).
 CHOOSE_K_SEED, CHOOSE_K_VALUES, CHOOSE_K_EPOCHS, CHOOSE_K_LR = 20261201, (0, 2, 4), 3, 3e-5
 
@@ -161,13 +163,13 @@ def train_accuracy():
 
     emo = emoji.load_emoji(classes="groups", style="colour", size=32, random_state=0)
     X_pool, y_pool = emo.split("train")
-    idx = data.few_shot_subset(y_pool, 10, random_state=0)
+    idx = data.few_shot_subset(y_pool, 20, random_state=0)
     X_test = emo.split("test")[0]
     with torch.random.fork_rng():
         torch.manual_seed(0)
         model = tt.add_head(tt.freeze(tt.efficientnet_lite0(weights="imagenet", include_top=False)), 8)
         before = {n: p.detach().clone() for n, p in model.base.named_parameters()}
-        train(model, (X_pool[idx], y_pool[idx]), emo.split("val"), 6, 1e-3)
+        train(model, (X_pool[idx], y_pool[idx]), emo.split("val"), 8, 3e-3, batch_size=16)
     model.eval()
     with torch.no_grad():
         pred = torch.cat([model(tt.preprocess_input(X_test[i:i + 64])).argmax(1) for i in range(0, len(X_test), 64)])
