@@ -99,7 +99,8 @@ def train_head(model, train, val, epochs, learning_rate=3e-3, batch_size=32):
     return keras.callbacks.History()
 ''', ["fe_keras_train_tests"]),
     ("fe_keras_transfer_model", "train_head unfreezes the base", SOLUTION_BUILD
-     + SOLUTION_TRAIN.replace("    model.compile(", "    model.trainable = True\n    model.compile("),
+     + SOLUTION_TRAIN.replace("    model.compile(", "    for layer in model.layers:\n        layer.trainable = True\n"
+                              "    model.compile("),
      ["fe_keras_train_tests"]),
     ("fe_keras_transfer_model", "validation data ignored", SOLUTION_BUILD
      + SOLUTION_TRAIN.replace("validation_data=val, ", ""), ["fe_keras_train_tests"]),
