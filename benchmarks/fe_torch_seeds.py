@@ -33,8 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     import numpy as np
 
     from tlhelpers import course
+    from tlhelpers.registry import load_registry
 
-    spec = next(s for s in course.load_registry() if s.path.stem == STEM)
+    spec = next(s for s in load_registry() if s.path.stem == STEM)
     runs = {}
     for seed in args.seeds:
         folder = args.out / f"{args.profile}-seed{seed}"
