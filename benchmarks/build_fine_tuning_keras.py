@@ -104,6 +104,7 @@ tf.config.experimental.enable_op_determinism()   # same results from one run to 
 tf.get_logger().setLevel("ERROR")   # rebuilding models retraces Keras' functions; TensorFlow warns, harmlessly
 threadpool_limits(1, user_api="blas")            # the linear probe is small: one BLAS thread, identical sums
 warnings.filterwarnings("ignore", category=ConvergenceWarning)   # tiny `smoke` probes may stop short
+warnings.filterwarnings("ignore", message="Even though the `tf.config.experimental_run_functions_eagerly`")
 
 size = run.pick({"smoke": 32, "ci": 96, "full": 96})               # image side in pixels
 n_per_class = run.pick({"smoke": 5, "ci": 25, "full": 50})          # labelled training images per class
@@ -112,9 +113,11 @@ n_test_fmnist = run.pick({"smoke": 10, "ci": 41, "full": 41})       # Fashion-MN
 epochs_head = run.pick({"smoke": 2, "ci": 6, "full": 20})           # phase 1 epochs
 epochs_ft = run.pick({"smoke": 1, "ci": 3, "full": 8})              # phase 2 epochs
 k_main = run.pick({"smoke": 1, "ci": 2, "full": 2})                 # blocks unfrozen in the main recipe
-k_values = run.pick({"smoke": [0, 1], "ci": [0, 2, 6, 16], "full": [0, 1, 2, 4, 6, 9, 12, 16]})
+k_values = run.pick({"smoke": [0, 1], "ci": [0, 2, 16], "full": [0, 1, 2, 4, 6, 9, 12, 16]})
+n_probe = run.pick({"smoke": 40, "ci": 300, "full": 600})         # linear-probe images (half fit, half score)
+n_bn = run.pick({"smoke": 16, "ci": 120, "full": 400})             # training images of the BatchNorm comparison
 wreck_steps = run.pick({"smoke": 2, "ci": 8, "full": 30})           # steps of the "wrecked features" experiment
-epochs_bn = run.pick({"smoke": 1, "ci": 2, "full": 5})              # epochs of the BatchNorm comparison
+epochs_bn = run.pick({"smoke": 1, "ci": 1, "full": 5})              # epochs of the BatchNorm comparison
 lr_head, lr_ft = 1e-3, 1e-4                                          # phase 1, phase 2 (10 times lower)
 bn_batch_size = 8                                                    # the small batches of the BatchNorm section
 print(f"profile {run.profile}: {size}x{size} px, {n_per_class} labels per class, k in {k_values}, "
@@ -140,7 +143,8 @@ pick_e = data.few_shot_subset(ye_pool, n_per_class, random_state=seed)
 Xe_train, ye_train = Xe_pool[pick_e], ye_pool[pick_e]
 Xe_val, ye_val = em.split("val")
 Xe_test, ye_test = em.split("test")
-unused_e = np.setdiff1d(np.arange(len(ye_pool)), pick_e)    # train-split items outside the budget (section 4)
+# Train-split items outside the budget, shuffled (the split is in Unicode order, i.e. sorted by group): section 4
+unused_e = np.random.default_rng(seed).permutation(np.setdiff1d(np.arange(len(ye_pool)), pick_e))
 
 f_images, f_labels = data.load_fashion_mnist("train")
 f_test_images, f_test_labels = data.load_fashion_mnist("test")
@@ -484,8 +488,8 @@ def spy_on_fine_tune(phase1_weights, x_val, y_val):
     def recording(model, k, *args, **kwargs):
         start = all(np.array_equal(a, b) for a, b in zip(model.get_weights(), phase1_weights))
         history = real(model, k, *args, **kwargs)
-        acc = float((np.asarray(model.predict(x_val, verbose=0)).argmax(1) == y_val).mean())
-        calls.append({"k": k, "from phase 1": start, "val accuracy": acc})
+        correct = np.asarray(model.predict(x_val, verbose=0)).argmax(1) == y_val
+        calls.append({"k": k, "from phase 1": start, "val accuracy": float(correct.mean()), "val correct": correct})
         return history
 
     def undo():
@@ -542,16 +546,14 @@ finite = show_history(h1, "phase 1 (head)")
 phase1_weights = model.get_weights()
 pred_phase1 = predict_classes(model, Xe_test)
 phase1_test_acc = run.record("phase1_test_acc", float((pred_phase1 == ye_test).mean()))
-print(f"phase 1 test accuracy {phase1_test_acc:.3f}; 95% interval "
-      f"{claims.wilson_interval(pred_phase1 == ye_test, show=False)}")
+print(f"phase 1 test accuracy: {claims.wilson_interval(pred_phase1 == ye_test, show=False)}")
 
 h2 = fine_tune(model, k_main, P(Xe_train), ye_train, P(Xe_val), ye_val, epochs_ft, lr_ft)
 finite &= show_history(h2, f"phase 2 (top {k_main} blocks, lr {lr_ft:g})")
 pred_ft = predict_classes(model, Xe_test)
 finetune_test_acc = run.record("finetune_test_acc", float((pred_ft == ye_test).mean()))
-run.record("student_model_test_acc", finetune_test_acc)
-print(f"your two-phase model: test accuracy {finetune_test_acc:.3f}; 95% interval "
-      f"{claims.wilson_interval(pred_ft == ye_test, show=False)}")
+_ = run.record("student_model_test_acc", finetune_test_acc)
+print(f"your two-phase model, test accuracy: {claims.wilson_interval(pred_ft == ye_test, show=False)}")
 checks.check_equal(finite, True, "every training loss is finite")
 ''')
 
@@ -577,14 +579,24 @@ for target, (p1, p2, y) in {"emoji": (pred_phase1, pred_ft, ye_test),
                             "Fashion-MNIST": (f_pred_phase1, f_pred_ft, yf_test)}.items():
     results[target] = claims.mcnemar_exact(p2 == y, p1 == y, show=False)
     print(f"{target}: fine-tuning vs feature extraction: {results[target]}")
-run.record("finetune_minus_feature_extraction",
+_ = run.record("fmnist_phase1_test_acc", results["Fashion-MNIST"].accuracy_b)
+_ = run.record("fmnist_finetune_test_acc", results["Fashion-MNIST"].accuracy_a)
+_ = run.record("finetune_minus_feature_extraction",
            results["emoji"].accuracy_a - results["emoji"].accuracy_b)
-run.record("fmnist_finetune_minus_feature_extraction",
+_ = run.record("fmnist_finetune_minus_feature_extraction",
            results["Fashion-MNIST"].accuracy_a - results["Fashion-MNIST"].accuracy_b)
 checks.check_equal(f_finite, True, "every Fashion-MNIST training loss is finite")
 ''')
 code(r'''
-CLAIMS_FT_VS_FE = "CLAIMS_FT_VS_FE"
+e_test, f_test = results["emoji"], results["Fashion-MNIST"]
+claims.claim("finetune_not_below_feature_extraction",
+             "On emoji, two-phase fine-tuning does not score below feature extraction (no significant loss by "
+             "McNemar's test on the test split)",
+             holds=not (e_test.accuracy_a < e_test.accuracy_b and e_test.p_value < 0.05), evidence=e_test)
+claims.claim("fmnist_finetune_gain_not_significant",
+             "On Fashion-MNIST, at the same budget, fine-tuning and feature extraction do not differ significantly "
+             "(McNemar p >= 0.05)",
+             holds=f_test.p_value >= 0.05, evidence=f_test)
 ''')
 
 # ------------------------------------------------------------------------------------------------ 4. wrecked
@@ -604,8 +616,8 @@ on half of the train-split emoji that are **not** in the training budget and sco
 base that produces the features changes.
 ''')
 code(r'''
-probe_x = P(Xe_pool[unused_e])
-probe_y = ye_pool[unused_e]
+probe_x = P(Xe_pool[unused_e[:n_probe]])
+probe_y = ye_pool[unused_e[:n_probe]]
 half = len(probe_y) // 2
 
 
@@ -639,13 +651,23 @@ for head in ("random", "trained"):
     print(f"{head} head, every block unfrozen, Adam lr {lr_head:g}: loss per step "
           + " ".join(f"{l:.2f}" for l in losses)
           + f"; all finite: {wreck[head]['finite']}; probe accuracy {wreck[head]['probe'].mean():.3f}")
-run.record("random_head_final_loss_finite", wreck["random"]["finite"])
-run.record("probe_pretrained", float(probe_pretrained.mean()))
-run.record("probe_after_random_head", float(wreck["random"]["probe"].mean()))
-run.record("probe_after_trained_head", float(wreck["trained"]["probe"].mean()))
+_ = run.record("random_head_final_loss_finite", wreck["random"]["finite"])
+_ = run.record("probe_pretrained", float(probe_pretrained.mean()))
+_ = run.record("probe_after_random_head", float(wreck["random"]["probe"].mean()))
+_ = run.record("probe_after_trained_head", float(wreck["trained"]["probe"].mean()))
 ''')
 code(r'''
-CLAIMS_WRECK = "CLAIMS_WRECK"
+wreck_test = claims.mcnemar_exact(wreck["trained"]["probe"], wreck["random"]["probe"], show=False)
+claims.claim("random_head_loss_finite",
+             "Every loss of both runs is finite: what the probe measures is not a numerical blow-up",
+             holds=wreck["random"]["finite"] and wreck["trained"]["finite"],
+             evidence={"random head losses": wreck["random"]["losses"],
+                       "trained head losses": wreck["trained"]["losses"]})
+claims.claim("random_head_hurts_features_more",
+             "With everything else equal, the random head leaves worse features than the trained head (linear "
+             "probe, McNemar on the probe's scoring images)",
+             holds=bool(wreck_test.accuracy_a > wreck_test.accuracy_b and wreck_test.p_value < 0.05),
+             evidence={"trained head vs random head": wreck_test, "pretrained probe": float(probe_pretrained.mean())})
 ''')
 
 # ------------------------------------------------------------------------------------------------ 5. BatchNorm
@@ -684,11 +706,17 @@ for frozen in (False, True):
           f"outputs equal inference-mode outputs: {same}; moving mean moved during fit: {moved}")
 ''')
 code(r'''
-CLAIMS_BN_DEMO = "CLAIMS_BN_DEMO"
+claims.claim("training_false_alone_does_not_freeze_bn",
+             f"In Keras {keras.__version__}, calling the base with training=False does not keep a trainable "
+             "BatchNorm layer in inference mode inside fit (fit's training=True wins and its moving mean moves); a "
+             "frozen BatchNorm layer (trainable=False) stays in inference mode",
+             holds=bn_demo_results["trainable"] == (False, True) and bn_demo_results["frozen"] == (True, False),
+             evidence={"trainable BN (same outputs, moved)": list(bn_demo_results["trainable"]),
+                       "frozen BN (same outputs, moved)": list(bn_demo_results["frozen"])})
 ''')
 md(r'''
 Now the effect on fine-tuning. From the same phase-1 weights, we fine-tune the top `k_main` blocks on batches of
-8 images twice, with the same steps and learning rate: once with BatchNorm frozen (inference mode, as
+8 images (a part of the training budget, to keep it cheap) twice, with the same steps and learning rate: once with BatchNorm frozen (inference mode, as
 `unfreeze_top` leaves it), once with the BatchNorm layers of those blocks made trainable (training mode: batch
 statistics, moving statistics updated).
 ''')
@@ -712,7 +740,7 @@ for mode in ("inference", "training"):
     before = bn_means(m)
     m.compile(optimizer=keras.optimizers.Adam(lr_ft),
               loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    h = m.fit(P(Xe_train), ye_train, validation_data=(P(Xe_val), ye_val), epochs=epochs_bn,
+    h = m.fit(P(Xe_train[:n_bn]), ye_train[:n_bn], validation_data=(P(Xe_val), ye_val), epochs=epochs_bn,
               batch_size=bn_batch_size, verbose=0)
     show_history(h, f"BatchNorm in {mode} mode, batches of {bn_batch_size}")
     moved = float(np.linalg.norm(bn_means(m) - before) / np.linalg.norm(before))
@@ -721,11 +749,17 @@ for mode in ("inference", "training"):
           "(relative norm of the change)")
 bn_test = claims.mcnemar_exact(bn_runs["inference"]["correct"], bn_runs["training"]["correct"], show=False)
 print(f"BatchNorm inference vs training mode: {bn_test}")
-run.record("bn_inference_acc", bn_test.accuracy_a)
-run.record("bn_training_acc", bn_test.accuracy_b)
+_ = run.record("bn_inference_acc", bn_test.accuracy_a)
+_ = run.record("bn_training_acc", bn_test.accuracy_b)
 ''')
 code(r'''
-CLAIMS_BN = "CLAIMS_BN"
+claims.claim("bn_training_mode_no_better",
+             f"On batches of {bn_batch_size}, BatchNorm in training mode does not beat inference mode (no significant "
+             "gain by McNemar's test), and only training mode moves the moving statistics",
+             holds=bool(not (bn_test.accuracy_b > bn_test.accuracy_a and bn_test.p_value < 0.05)
+                        and bn_runs["inference"]["moved"] == 0.0 and bn_runs["training"]["moved"] > 0.0),
+             evidence={"inference vs training": bn_test, "moved (inference, training)":
+                       [bn_runs["inference"]["moved"], bn_runs["training"]["moved"]]})
 ''')
 md(r'''
 ### Exercise 7 (2 points): keep BatchNorm in inference mode
@@ -759,7 +793,7 @@ for _l in _all:
         raise checks.AnswerError(f"BatchNorm layer {_l.name} is still trainable"
                                  + (" (inside the nested model: look into its .layers too)" if _l in _inner.layers
                                     else "") + ".")
-if not (_inner.layers[0].trainable and _net.layers[3].trainable and _inner.trainable):
+if not (_inner.layers[0].trainable and _net.layers[2].trainable and _inner.trainable):
     raise checks.AnswerError("only BatchNorm layers should change: convolutions and nested models stay trainable.")
 print("Exercise 7: visible tests passed.")
 ''')
@@ -788,11 +822,10 @@ finally:
 for k in k_values:
     print(f"k = {k:2d}: validation accuracy {val_acc_by_k[k]:.3f}")
 pred_chosen = predict_classes(k_model, Xe_test)
-run.record("chosen_k", int(chosen_k))
+_ = run.record("chosen_k", int(chosen_k))
 chosen_k_test_acc = run.record("chosen_k_test_acc", float((pred_chosen == ye_test).mean()))
-print(f"chosen k = {chosen_k}; its test accuracy {chosen_k_test_acc:.3f} "
-      f"({claims.wilson_interval(pred_chosen == ye_test, show=False)}); phase 1 on the validation split: "
-      f"{phase1_val_correct.mean():.3f}")
+print(f"chosen k = {chosen_k}; phase 1 on the validation split: {phase1_val_correct.mean():.3f}; test accuracy "
+      f"of the chosen model: {claims.wilson_interval(pred_chosen == ye_test, show=False)}")
 
 fig, ax = plt.subplots(figsize=(6, 3.2))
 ax.plot(k_values, [val_acc_by_k[k] for k in k_values], "o-", label="fine-tuned top k blocks")
@@ -806,7 +839,19 @@ ax.legend()
 plt.show()
 ''')
 code(r'''
-CLAIMS_K = "CLAIMS_K"
+k0 = next(c for c in k_calls if c["k"] == 0)
+k0_test = claims.mcnemar_exact(k0["val correct"], phase1_val_correct, show=False)
+claims.claim("k0_close_to_phase1",
+             "k = 0 (the head trained for more epochs at the lower rate, nothing unfrozen) does not differ "
+             "significantly from phase 1 on the validation split",
+             holds=k0_test.p_value >= 0.05, evidence=k0_test)
+chosen_test = claims.mcnemar_exact(pred_chosen == ye_test, pred_phase1 == ye_test, show=False)
+claims.claim("chosen_k_not_below_phase1",
+             "The model with the k chosen on validation does not score below phase 1 on the test split (no "
+             "significant loss by McNemar's test)",
+             holds=bool(not (chosen_test.accuracy_a < chosen_test.accuracy_b and chosen_test.p_value < 0.05)),
+             evidence={"chosen k": int(chosen_k), "chosen vs phase 1": chosen_test,
+                       "validation accuracy by k": {str(k): val_acc_by_k[k] for k in k_values}})
 ''')
 md(r'''
 ## Summary
