@@ -61,6 +61,7 @@ ANSWERS, TESTS, HELPER_SOURCE = _cells()
 
 def _namespace(replace: dict[str, str] | None = None) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")    # as in the notebook: the plain, deterministic kernels
     ns: dict = {}
     exec(PRELUDE, ns)
     exec(HELPER_SOURCE, ns)

@@ -13,10 +13,11 @@ from __future__ import annotations
 from tlhelpers.grading.probes import compare, probe
 
 #: Emoji test-split accuracy (8 classes, 32 px, 10 labels per class) a trained model must reach in the probes.
-#: The solution scores 0.36-0.40 over probe seeds 0-2 for phase 1 and 0.36-0.40 after fine-tuning (measured,
-#: see tests/test_ft_keras_exercises.py); an untrained head scores about 0.13-0.2 (chance is 1/8).
-MIN_HEAD_ACC = 0.28
-MIN_FINETUNE_ACC = 0.28
+#: Measured (benchmarks/fine_tuning_keras_probe_spread.py, probe seeds 0-2): the solution's train_head probe
+#: 0.330 / 0.296 / 0.291, its fine_tune probe 0.323 / 0.354 / 0.301; a train_head that skips fitting 0.163 / 0.126 /
+#: 0.126 (chance is 1/8). A fine_tune that skips phase 2 or unfreezes everything fails on what it changed.
+MIN_HEAD_ACC = 0.24
+MIN_FINETUNE_ACC = 0.24
 PROBE_SIZE = 32     # the probes' image side (the probe bodies, sent to the kernel alone, spell out their numbers)
 
 
