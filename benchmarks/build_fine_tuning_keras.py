@@ -594,14 +594,13 @@ checks.check_equal(f_finite, True, "every Fashion-MNIST training loss is finite"
 ''')
 code(r'''
 e_test, f_test = results["emoji"], results["Fashion-MNIST"]
-claims.claim("finetune_not_below_feature_extraction",
-             "On emoji, two-phase fine-tuning does not score below feature extraction (no significant loss by "
-             "McNemar's test on the test split)",
-             holds=not (e_test.accuracy_a < e_test.accuracy_b and e_test.p_value < 0.05), evidence=e_test)
-claims.claim("fmnist_finetune_gain_not_significant",
-             "On Fashion-MNIST, at the same budget, fine-tuning and feature extraction do not differ significantly "
-             "(McNemar p >= 0.05)",
-             holds=f_test.p_value >= 0.05, evidence=f_test)
+claims.claim("finetune_beats_feature_extraction",
+             "On emoji, two-phase fine-tuning beats feature extraction (McNemar's test on the test split, p < 0.05)",
+             holds=bool(e_test.accuracy_a > e_test.accuracy_b and e_test.p_value < 0.05), evidence=e_test)
+claims.claim("fmnist_finetune_not_below_feature_extraction",
+             "On Fashion-MNIST, at the same budget, fine-tuning does not score below feature extraction (no "
+             "significant loss by McNemar's test); whether its gain is significant varies with the seed",
+             holds=bool(not (f_test.accuracy_a < f_test.accuracy_b and f_test.p_value < 0.05)), evidence=f_test)
 ''')
 
 # ------------------------------------------------------------------------------------------------ 4. wrecked
