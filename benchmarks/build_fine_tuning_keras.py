@@ -502,33 +502,43 @@ def spy_on_fine_tune(phase1_weights, x_val, y_val):
 ''')
 tests("ft_keras_choose_k_tests", 2, r'''
 _x, _y = toy_task(seed=3)
-_xv, _yv = toy_task(n_per_class=4, seed=3)
+_xv, _yv = _x[:12], np.array([0] * 6 + [1] * 3 + [2] * 3)   # validation labels of our own: the heads below decide
 keras.utils.set_random_seed(0)
 _m = build_model(3, (32, 32, 3))
 _w1 = _m.get_weights()
-_calls, _undo = spy_on_fine_tune(_w1, _xv, _yv)
+_calls = []
+
+
+def _fake_fine_tune(model, k, *args, **kwargs):
+    """Stands in for fine_tune: records the call, then sets a head that predicts class 0 for k = 1 (6 of the 12
+    validation images right) and class 1 for any other k (3 of 12)."""
+    _calls.append((k, all(np.array_equal(a, b) for a, b in zip(model.get_weights(), _w1))))
+    kernel, bias = model.layers[-1].get_weights()
+    bias = np.full_like(bias, -100.0)
+    bias[0 if k == 1 else 1] = 100.0
+    model.layers[-1].set_weights([np.zeros_like(kernel), bias])
+
+
+_real_fine_tune, fine_tune = fine_tune, _fake_fine_tune
 try:
     with eagerly():
-        _got = choose_k(_m, _w1, [0, 1], _x, _y, _xv, _yv, 1, 1e-2)
+        _got = choose_k(_m, _w1, [1, 0], _x, _y, _xv, _yv, 1, 1e-4)
 finally:
-    _undo()
+    fine_tune = _real_fine_tune
 checks.check_type(_got, tuple, "choose_k(...)")
 _best, _accs = _got
-checks.check_equal([c["k"] for c in _calls], [0, 1], "the k of each call to your fine_tune",
+checks.check_equal([c[0] for c in _calls], [1, 0], "the k of each call to fine_tune",
                    hint="call your fine_tune once per k, in the order of k_values")
-if not all(c["from phase 1"] for c in _calls):
+if not all(c[1] for c in _calls):
     raise checks.AnswerError("a fine_tune call did not start from the phase-1 weights: set_weights(phase1_weights) "
                              "before each k.")
-checks.check_close([_accs[k] for k in (0, 1)], [c["val accuracy"] for c in _calls],
-                   "val_accuracy (validation accuracy after each k)", atol=1e-6,
+checks.check_close([_accs[1], _accs[0]], [0.5, 0.25], "val_accuracy", atol=1e-6,
                    hint="the accuracy of the model on (x_val, y_val) right after fine-tuning with that k")
-_want = min(_accs, key=lambda k: (-_accs[k], k))
-checks.check_equal(_best, _want, "best_k", hint="the highest validation accuracy; the smallest k on a tie")
+checks.check_equal(_best, 1, "best_k", hint="the k with the highest validation accuracy")
 with eagerly():
     _left = float((np.asarray(_m.predict(_xv, verbose=0)).argmax(1) == _yv).mean())
-checks.check_close(_left, _accs[_best],
-                   "the validation accuracy of the model choose_k leaves", atol=1e-6,
-                   hint="leave the model with the weights of best_k")
+checks.check_close(_left, 0.5, "the validation accuracy of the model choose_k leaves", atol=1e-6,
+                   hint="leave the model with the weights of best_k, not those of the last k")
 print("Exercise 6: visible tests passed.")
 ''')
 
