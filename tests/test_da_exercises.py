@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tlhelpers.grading.probes import judge, kernel_prelude, load_probes
+from tlhelpers.grading.probes import judge, kernel_call, load_probes, parse_report
 
 pytestmark = pytest.mark.slow   # about 30 s in all: every answer runs its probe
 
@@ -51,7 +51,6 @@ PROBES = {p.test_grade_id: p for p in load_probes(NOTEBOOK.with_name(NOTEBOOK.st
 def _namespace(replace: dict[str, str]) -> dict:
     ns: dict = {}
     exec(PRELUDE, ns)
-    exec(kernel_prelude("TLNONCE"), ns)
     for answer_id in OWNER:
         exec(replace.get(answer_id, CELLS[answer_id]), ns)
     return ns
@@ -62,12 +61,15 @@ def _visible(test_id: str) -> str:
 
 
 def _probe_report(ns: dict, test_id: str) -> dict:
+    """The probe of ``test_id`` run as the grader's own probe cell (``kernel_call``), its report read back."""
+    import contextlib
+    import io
+
     probe = PROBES[test_id]
-    exec(probe.body, ns)
-    try:
-        return {"ok": True, "value": ns["__tl_plain"](ns[probe.name]())}
-    except Exception as error:  # noqa: BLE001 - a wrong answer may raise anything
-        return {"ok": False, "error": f"{type(error).__name__}: {error}"}
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        exec(kernel_call(probe, "TLNONCE"), ns)
+    return parse_report(buffer.getvalue(), "TLNONCE", probe.name)
 
 
 @pytest.fixture(scope="module")

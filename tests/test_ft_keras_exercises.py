@@ -67,9 +67,6 @@ def _namespace(replace: dict[str, str] | None = None) -> dict:
     exec(HELPER_SOURCE, ns)
     for grade_id, source in ANSWERS.items():
         exec((replace or {}).get(grade_id, source), ns)
-    from tlhelpers.grading.probes import kernel_prelude
-
-    exec(kernel_prelude("N"), ns)
     return ns
 
 
@@ -80,14 +77,18 @@ def _probes(test_id: str):
 
 
 def _probe_values(ns: dict, test_id: str) -> dict:
+    """Each probe of ``test_id`` run as the grader's own probe cell (``kernel_call``), its report read back."""
+    import contextlib
+    import io
+
+    from tlhelpers.grading.probes import kernel_call, parse_report
+
     out = {}
     for p in _probes(test_id):
-        exec(p.body, ns)
-        try:
-            value = ns["__tl_plain"](ns[p.name]())
-            out[p.name] = {"ok": True, "value": json.loads(json.dumps(value))}
-        except Exception as error:  # noqa: BLE001 - a wrong answer may raise anything
-            out[p.name] = {"ok": False, "error": repr(error)}
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            exec(kernel_call(p, "N"), ns)
+        out[p.name] = parse_report(buffer.getvalue(), "N", p.name)
     return out
 
 

@@ -71,16 +71,15 @@ def _probes():
 
 
 def _reports(ns: dict, test_grade_id: str) -> dict:
-    from tlhelpers.grading.probes import kernel_call, kernel_prelude, parse_report
+    from tlhelpers.grading.probes import kernel_call, parse_report
 
-    exec(kernel_prelude("NONCE"), ns)
     out = {}
     for p in _probes():
         if p.test_grade_id != test_grade_id:
             continue
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
-            exec(kernel_call(p), ns)
+            exec(kernel_call(p, "NONCE"), ns)
         out[p.name] = parse_report(buffer.getvalue(), "NONCE", p.name)
     return out
 
