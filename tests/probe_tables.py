@@ -14,12 +14,35 @@ import io
 import json
 import secrets
 from pathlib import Path
+from typing import Iterable
 
 from tlhelpers.grading.assemble import test_cells
-from tlhelpers.grading.probes import kernel_call, load_probes, parse_report, probe_file
+from tlhelpers.grading.probes import Probe, kernel_call, load_probes, parse_report, probe_file
 from tlhelpers.grading.scoring import score
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def run_probe(ns: dict, probe: Probe, *, nonce: str | None = None, seed: int | None = None) -> dict | None:
+    """Run ``probe`` in ``ns`` as the grader's own probe cell (``kernel_call``) and read its report back as the
+    grader does (``parse_report``): ``{"ok": ..., "value" or "error": ..., "seed": ...}``, or None when no answer
+    line came back. ``nonce``: a fresh random one by default; ``seed`` (seeded probes): drawn afresh by default,
+    recorded in the report (None for a probe without a seed) as the grader passes it to the judge."""
+    nonce = nonce or secrets.token_hex(16)
+    if probe.seeded and seed is None:
+        seed = secrets.randbelow(2**31)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(kernel_call(probe, nonce, seed), f"<probe {probe.name}>", "exec"), ns)
+    report = parse_report(out.getvalue(), nonce, probe.name)
+    if report is not None:
+        report["seed"] = seed
+    return report
+
+
+def run_probes(ns: dict, probes: Iterable[Probe]) -> dict[str, dict | None]:
+    """:func:`run_probe` for each of ``probes`` in order, in the same namespace: probe name -> report."""
+    return {p.name: run_probe(ns, p) for p in probes}
 
 
 def _meta(cell: dict) -> dict:
@@ -50,17 +73,7 @@ class Exercises:
 
     def reports(self, ns: dict) -> dict[str, dict | None]:
         """Every probe run as its kernel cell (own nonce, fresh seed); the reports as the grader parses them."""
-        found = {}
-        for p in self.probes:
-            nonce, seed = secrets.token_hex(16), secrets.randbelow(2**31) if p.seeded else None
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):
-                exec(compile(kernel_call(p, nonce, seed), f"<probe {p.name}>", "exec"), ns)
-            report = parse_report(out.getvalue(), nonce, p.name)
-            if report is not None:
-                report["seed"] = seed
-            found[p.name] = report
-        return found
+        return run_probes(ns, self.probes)
 
     @property
     def key(self) -> dict:

@@ -21,7 +21,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tlhelpers.grading.probes import judge, kernel_call, load_probes, parse_report
+from probe_tables import run_probe
+from tlhelpers.grading.probes import judge, load_probes
 
 pytestmark = pytest.mark.slow   # about 30 s in all: every answer runs its probe
 
@@ -62,14 +63,7 @@ def _visible(test_id: str) -> str:
 
 def _probe_report(ns: dict, test_id: str) -> dict:
     """The probe of ``test_id`` run as the grader's own probe cell (``kernel_call``), its report read back."""
-    import contextlib
-    import io
-
-    probe = PROBES[test_id]
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        exec(kernel_call(probe, "TLNONCE"), ns)
-    return parse_report(buffer.getvalue(), "TLNONCE", probe.name)
+    return run_probe(ns, PROBES[test_id])
 
 
 @pytest.fixture(scope="module")

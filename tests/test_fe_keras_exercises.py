@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from probe_tables import run_probes
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
@@ -170,34 +172,11 @@ def _namespace() -> dict:
     return {"np": np, "keras": keras, "layers": layers, "tk": tk, "checks": checks, "data": data, "emoji": emoji}
 
 
-def _plain(value):
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _probe_results(ns: dict, grade_ids: list[str]) -> dict[str, object]:
-    """Each probe of these test cells run in ``ns``: name -> report, as the kernel would print it."""
+    """Each probe of these test cells run in ``ns`` as the grader's own probe cell: name -> report, as parsed."""
     from tlhelpers.grading.probes import load_probes, probe_file
 
-    out = {}
-    for p in load_probes(probe_file(NOTEBOOK)):
-        if p.test_grade_id not in grade_ids:
-            continue
-        exec(p.body, ns)
-        try:
-            out[p.name] = {"ok": True, "value": _plain(ns[p.name]())}
-        except Exception as error:  # noqa: BLE001 - a wrong answer may raise anything
-            out[p.name] = {"ok": False, "error": f"{type(error).__name__}: {error}"}
-    return out
+    return run_probes(ns, [p for p in load_probes(probe_file(NOTEBOOK)) if p.test_grade_id in grade_ids])
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from probe_tables import run_probe
 from tlhelpers import checks
 from tlhelpers.grading.probes import judge, load_probes
 
@@ -215,22 +216,8 @@ def notebook():
 
 
 def _probe_values(ns: dict, probes) -> dict:
-    values = {}
-    for p in probes:
-        local = dict(ns)
-        try:
-            exec(compile(p.body, f"<probe {p.name}>", "exec"), local)
-            values[p.name] = {"ok": True, "value": _plain(local[p.name]())}
-        except Exception as error:  # noqa: BLE001 - a wrong answer may raise anything; the grader records it
-            values[p.name] = {"ok": False, "error": f"{type(error).__name__}: {error}"}
-    return values
-
-
-def _plain(value):
-    """What the kernel's serializer does, enough for these probes: JSON round trip."""
-    import json
-
-    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else float(v)))
+    """Each probe run as the grader's own probe cell, each in its own copy of ``ns`` (the namespace is shared)."""
+    return {p.name: run_probe(dict(ns), p) for p in probes}
 
 
 def _outcome(notebook, grade_id: str, source: str) -> tuple[str | None, list[str]]:

@@ -18,6 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from probe_tables import run_probes
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,18 +80,7 @@ def _probes(test_id: str):
 
 def _probe_values(ns: dict, test_id: str) -> dict:
     """Each probe of ``test_id`` run as the grader's own probe cell (``kernel_call``), its report read back."""
-    import contextlib
-    import io
-
-    from tlhelpers.grading.probes import kernel_call, parse_report
-
-    out = {}
-    for p in _probes(test_id):
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            exec(kernel_call(p, "N"), ns)
-        out[p.name] = parse_report(buffer.getvalue(), "N", p.name)
-    return out
+    return run_probes(ns, _probes(test_id))
 
 
 def _lost(ns: dict, test_id: str, key: dict) -> list[str]:

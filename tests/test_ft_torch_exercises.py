@@ -22,6 +22,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from probe_tables import run_probes
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,17 +73,7 @@ def _probes():
 
 
 def _reports(ns: dict, test_grade_id: str) -> dict:
-    from tlhelpers.grading.probes import kernel_call, parse_report
-
-    out = {}
-    for p in _probes():
-        if p.test_grade_id != test_grade_id:
-            continue
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            exec(kernel_call(p, "NONCE"), ns)
-        out[p.name] = parse_report(buffer.getvalue(), "NONCE", p.name)
-    return out
+    return run_probes(ns, [p for p in _probes() if p.test_grade_id == test_grade_id])
 
 
 @lru_cache(maxsize=None)

@@ -12,7 +12,8 @@ in the gradebook - again, with toy answered and extra.ipynb deleted. Then:
   instructor's summary, and nbgrader's late penalty in the gradebook (none);
 - ``release-feedback``, then bob's Fetch Feedback (``nbgrader fetch_feedback``): his page says he was late and
   that extra.ipynb was not handed in;
-- with the policy "zero" (nbgrader_config.py), the same submission's penalty is all its points, said in words.
+- with the policy "zero" (nbgrader_config.py), the same submission's penalty is all its points, said in words,
+  also when bob is re-graded from Python (``runner.grade_assignment``: the runner applies the policy, not the CLI).
 
 The browser flow of the same exchange (two students, a second submission) is tests/test_hub_class.py.
 """
@@ -128,6 +129,15 @@ def test_twice_late_and_a_missing_notebook(toy_course, tmp_path, capsys, monkeyp
     # the policy "zero": the late submission's points all go to nbgrader's late penalty, and its page says so
     config = course / "nbgrader_config.py"
     config.write_text(config.read_text() + '\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    # a Python caller of the runner gets the penalty too (applied per student in grade_student, not by the CLI)
+    from tlhelpers.grading.runner import grade_assignment
+
+    [regraded] = grade_assignment(course, ASSIGNMENT, students=["bob"], progress=False)
+    assert regraded["score"] == 4 and regraded["late"]["penalty"] == 4, regraded
+    assert "so it counts 0" in regraded["late"]["words"] and "late_error" not in regraded, regraded
+    with Gradebook(gradebook_url(course), course_id=COURSE_ID) as gradebook:
+        assert gradebook.find_submission(ASSIGNMENT, "bob").late_submission_penalty == 4
+    assert "so it counts 0" in layout.feedback("bob", ASSIGNMENT).read_text()
     [(who, lateness)] = apply_late_policy(course, ASSIGNMENT, ["alice", "bob"]).items()
     assert who == "bob" and lateness.penalty == 4 and lateness.seconds_late > 0
     assert "takes 4 of its 4 points, so it counts 0" in lateness.words() and "scores 0" in lateness.words()

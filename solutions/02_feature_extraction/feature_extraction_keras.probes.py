@@ -13,6 +13,7 @@ itself in the grader's process and compares the accuracy with a threshold set fr
 
 from __future__ import annotations
 
+from tlhelpers.grading.judges import held_out_accuracy
 from tlhelpers.grading.probes import compare, probe
 
 #: The end-to-end probe: emoji at this size, this many labels per class, this many epochs (smoke-sized).
@@ -131,26 +132,22 @@ def build_transfer_model_answers():
     return out
 
 
-def _judge_emoji_accuracy(got, expected):
-    """The student's predictions for the held-out emoji, scored here against labels the kernel never sent."""
-    import numpy as np
-    from tlhelpers import emoji
-
-    labels = emoji.load_emoji(classes="groups", style="colour", size=E2E_SIZE, random_state=0).split("test")[1]
-    predictions = got.get("test predictions") if isinstance(got, dict) else None
-    if not isinstance(predictions, list) or len(predictions) != len(labels):
-        return f"expected one predicted class for each of the {len(labels)} held-out emoji"
-    if not all(isinstance(p, int) and not isinstance(p, bool) for p in predictions):
-        return "the predicted classes must be integers"
+def _check_training(got, expected):
+    """What train_head did besides the accuracy (judged by :func:`held_out_accuracy` below)."""
+    if not isinstance(got, dict):
+        return "the answer has the wrong form"
     if got.get("the history has 5 epochs of loss and of val_loss") is not True:
         return "train_head should fit for `epochs` epochs with `val` as validation data and return the History"
     if got.get("the base's weights and statistics unchanged by train_head") is not True:
         return "train_head changed the base's weights or BatchNorm statistics: the base must stay frozen"
-    accuracy = float(np.mean(np.asarray(predictions) == labels))
-    if accuracy < E2E_MIN_ACCURACY:
-        return (f"the model your functions built and trained scores {accuracy:.3f} on held-out emoji, below "
-                f"{E2E_MIN_ACCURACY}: check that train_head trains the new head (compile, fit for `epochs`)")
     return None
+
+
+#: The student's predictions for the held-out emoji, scored in the grader against labels the kernel never sent.
+_judge_emoji_accuracy = held_out_accuracy(
+    E2E_MIN_ACCURACY, size=E2E_SIZE, random_state=0, key="test predictions", check=_check_training,
+    subject="the model your functions built and trained",
+    hint="check that train_head trains the new head (compile, fit for `epochs`)")
 
 
 @probe("fe_keras_train_tests", judge=_judge_emoji_accuracy,

@@ -14,6 +14,7 @@ the solution's spread over seeds (TRAINED_ACCURACY_MIN below).
 
 from __future__ import annotations
 
+from tlhelpers.grading.judges import emoji_labels, held_out_accuracy
 from tlhelpers.grading.probes import probe
 
 
@@ -160,10 +161,10 @@ TRAINED_ACCURACY_MIN = 0.33
 TRAIN_HEAD_EPOCHS = 4
 
 
-def _judge_trained(got, expected):
-    """Judged in the grader's process: the labels are loaded here, never sent to or from the student's kernel."""
+def _check_training(got, expected):
+    """What train_head did besides the test accuracy (judged by :func:`held_out_accuracy` below); the validation
+    labels, too, are loaded here, in the grader's process, never sent to or from the student's kernel."""
     import numpy as np
-    from tlhelpers import emoji
 
     if not isinstance(got, dict) or set(got) != set(expected):
         return "the answer has the wrong form"
@@ -178,18 +179,19 @@ def _judge_trained(got, expected):
         return "the training loss is not a finite number in every epoch"
     if not loss[-1] < loss[0]:
         return "the training loss did not go down"
-    data = emoji.load_emoji(classes="groups", style="colour", size=64, random_state=3)
-    y_val, y_test = data.labels[data.val], data.labels[data.test]
-    val_pred, test_pred = np.asarray(got["val predictions"]), np.asarray(got["test predictions"])
-    if val_pred.shape != y_val.shape or test_pred.shape != y_test.shape:
+    y_val = emoji_labels("val", size=64, random_state=3)
+    val_pred = np.asarray(got["val predictions"])
+    if val_pred.shape != y_val.shape:
         return "the model did not give one prediction per held-out image"
     if not isinstance(val_acc[-1], (int, float)) or abs(val_acc[-1] - float(np.mean(val_pred == y_val))) > 1e-6:
         return "history['val_accuracy'][-1] is not the trained model's accuracy on the validation images in eval mode"
-    accuracy = float(np.mean(test_pred == y_test))
-    if accuracy < TRAINED_ACCURACY_MIN:
-        return (f"the head trained by train_head classifies {accuracy:.3f} of the held-out emoji correctly: too low "
-                "for a trained head (check the optimizer, the loss, the preprocessing and the steps)")
     return None
+
+
+_judge_trained = held_out_accuracy(
+    TRAINED_ACCURACY_MIN, size=64, random_state=3, key="test predictions", check=_check_training,
+    subject="the head trained by train_head",
+    hint="too low for a trained head (check the optimizer, the loss, the preprocessing and the steps)")
 
 
 @probe("fe_torch_train_head_tests", judge=_judge_trained, what="train_head on emoji (accuracy judged by the grader)")

@@ -10,6 +10,7 @@ set from the solution's spread over seeds in the smoke profile (see tests/test_f
 
 from __future__ import annotations
 
+from tlhelpers.grading.judges import held_out_accuracy
 from tlhelpers.grading.probes import compare, probe
 
 #: Emoji test-split accuracy (8 classes, 32 px, 10 labels per class) a trained model must reach in the probes.
@@ -21,35 +22,18 @@ MIN_FINETUNE_ACC = 0.24
 PROBE_SIZE = 32     # the probes' image side (the probe bodies, sent to the kernel alone, spell out their numbers)
 
 
-def _emoji_test_labels():
-    """The labels of the emoji test split, loaded in the grader's process (the probes never see them)."""
-    from tlhelpers import emoji
-
-    return emoji.load_emoji(classes="groups", style="colour", size=PROBE_SIZE, random_state=0).split("test")[1]
+def _check_structure(got, expected):
+    """What the trained-model probes report besides the predictions must match the key's."""
+    if not isinstance(got, dict) or "predictions" not in got:
+        return "the answer has the wrong form"
+    structure = {k: v for k, v in got.items() if k != "predictions"}
+    return compare(structure, {k: v for k, v in expected.items() if k != "predictions"}, rtol=1e-6, reveal=False)
 
 
 def _judge_trained(threshold):
-    def judge(got, expected):
-        if not isinstance(got, dict) or "predictions" not in got:
-            return "the answer has the wrong form"
-        structure = {k: v for k, v in got.items() if k != "predictions"}
-        message = compare(structure, {k: v for k, v in expected.items() if k != "predictions"}, rtol=1e-6,
-                          reveal=False)
-        if message:
-            return message
-        import numpy as np
-
-        labels = _emoji_test_labels()
-        predictions = np.asarray(got["predictions"])
-        if predictions.shape != labels.shape:
-            return "the model's predictions do not cover the test images"
-        accuracy = float((predictions == labels).mean())
-        if accuracy < threshold:
-            return (f"the trained model's accuracy on held-out emoji is {accuracy:.3f}, below {threshold}: "
-                    "is every phase trained?")
-        return None
-
-    return judge
+    """The structure as the key's, then the accuracy of the predictions (labels loaded in the grader's process)."""
+    return held_out_accuracy(threshold, size=PROBE_SIZE, random_state=0, check=_check_structure,
+                             hint="is every phase trained?")
 
 
 @probe("ft_keras_count_params_tests", what="mbconv_trainable_params for the 16 blocks and two other specs")

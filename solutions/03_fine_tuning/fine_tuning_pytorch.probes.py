@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from tlhelpers.grading.judges import held_out_accuracy
 from tlhelpers.grading.probes import probe
 
 #: The probes' emoji set-up (smoke-sized): image side, labels per class, epochs of the train probe.
@@ -129,29 +130,19 @@ def train_moves_the_right_parameters():
             "losses finite": bool(np.all(np.isfinite(np.asarray(history["loss"], dtype=float))))}
 
 
-@lru_cache(maxsize=1)
-def _emoji_test_labels():
-    from tlhelpers import emoji
-
-    return emoji.load_emoji(classes="groups", style="colour", size=PROBE_SIZE, random_state=0).split("test")[1]
-
-
-def _judge_train_accuracy(got, expected):
-    import numpy as np
-
+def _check_base(got, expected):
+    """What train did besides the accuracy (judged by :func:`held_out_accuracy` below)."""
     if not isinstance(got, dict) or set(got) != set(expected):
         return "the answer has the wrong form"
     if got["base unchanged"] is not True:
         return "train changed the frozen base (optimize only the parameters that are trainable)"
-    labels = _emoji_test_labels()
-    pred = np.asarray(got["test predictions"])
-    if pred.shape != labels.shape:
-        return "the trained model did not classify every test image"
-    acc = float((pred == labels).mean())
-    if acc < MIN_TRAIN_ACCURACY:
-        return (f"the head trained by your train reaches {acc:.3f} on held-out emoji, below "
-                f"{MIN_TRAIN_ACCURACY} (does it train for `epochs` epochs at `lr` over every batch?)")
     return None
+
+
+_judge_train_accuracy = held_out_accuracy(
+    MIN_TRAIN_ACCURACY, size=PROBE_SIZE, random_state=0, key="test predictions", check=_check_base,
+    subject="the head trained by your train",
+    hint="does it train for `epochs` epochs at `lr` over every batch?")
 
 
 @probe("ft_torch_train_tests", judge=_judge_train_accuracy, what="the held-out accuracy of a head trained by train")

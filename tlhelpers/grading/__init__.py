@@ -7,6 +7,7 @@ instructor (:mod:`.probes`) ask it for plain data only, and the grader compares 
 solution gives, in its own process (:mod:`.scoring`). Nothing the student's code can touch decides a score.
 
 Modules: limits (every cap, in one place), probes (the probe files, the kernel-side reporter and the comparison),
+judges (judges that probe files share, run in the grader: the held-out accuracy of a trained model),
 assemble (the notebook that gets executed), sandbox (bubblewrap), _execute (runs inside the sandbox), scoring
 (answer keys from the solution, cached by SHA-256, and the score of one notebook), gradebook (nbgrader's database),
 collect (submissions into build/submitted), runner (one student or all, in parallel workers), feedback (the HTML

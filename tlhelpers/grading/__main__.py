@@ -9,9 +9,10 @@ Grades go to nbgrader's gradebook ($TLHELPERS_GRADEBOOK_URL, else build/gradeboo
 ``nbgrader export``. Feedback pages: build/feedback/<student>/<assignment>/feedback.html. Feedback says what is
 wrong without the expected answers; --show-expected (or TLHELPERS_FEEDBACK_SHOW_EXPECTED=1) shows them.
 
-``grade`` applies nbgrader's late policy after scoring (a due date in the gradebook: ``nbgrader db assignment add A
---duedate=...``; the penalty plugin in nbgrader_config.py): late submissions are listed, and their feedback says how
-late and what the penalty took off.
+``grade`` applies nbgrader's late policy to each student as their scores are recorded (in
+:func:`tlhelpers.grading.runner.grade_student`, so a Python caller gets the same; a due date in the gradebook:
+``nbgrader db assignment add A --duedate=...``; the penalty plugin in nbgrader_config.py): late submissions are
+listed, and their feedback says how late and what the penalty took off.
 
 ``grade`` exits 0 when every submission has a recorded grade, also when some could not be checked in full (a
 malformed notebook, a notebook not handed in, a run that crashed): those score 0 for what was not checked, say why
@@ -91,18 +92,23 @@ def main(argv: list[str] | None = None) -> int:
     summaries = grade_assignment(course, args.assignment, args.student, args.workers, args.shard,
                                  progress=not args.no_progress)
     failed = [s for s in summaries if "error" in s]
-    late = _late_policy(course, args.assignment, [s["student"] for s in summaries if "error" not in s])
+    late_errors = [s["late_error"] for s in summaries if s.get("late_error")]
+    if late_errors:     # the runner applied the late policy per student; say once why it could not
+        print(f"late penalties could not be applied ({late_errors[0]}); the grades are recorded without them",
+              file=sys.stderr)
+    late = {s["student"]: s["late"] for s in summaries if s.get("late")}
     for s in summaries:
         line = s.get("error") or f"{s['score']:g} / {s['max_score']:g}"
         if s["student"] in late:
             lateness = late[s["student"]]
-            line += f" (late by {_duration(lateness.seconds_late)}" + \
-                (f": counts {s['score'] - lateness.penalty:g} after the late penalty)" if lateness.penalty else ")")
+            line += f" (late by {_duration(lateness['seconds_late'])}" + \
+                (f": counts {s['score'] - lateness['penalty']:g} after the late penalty)" if lateness["penalty"]
+                 else ")")
         print(f"{s['student']}: {line}")
     if late:
         print(f"{len(late)} submissions came after the deadline (each feedback page says so):")
         for student, lateness in sorted(late.items()):
-            print(f"  {student}: {lateness.words()}")
+            print(f"  {student}: {lateness['words']}")
     checked_in_part = [s for s in summaries if s.get("problems")]
     if checked_in_part:
         print(f"{len(checked_in_part)} submissions could not be checked in full (0 points for what was not; "
@@ -113,19 +119,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(failed)} submissions have no recorded grade (listed above with the error): exit code "
               f"{EXIT_NOT_RECORDED}", file=sys.stderr)
     return EXIT_NOT_RECORDED if failed else 0
-
-
-def _late_policy(course: Path, assignment: str, students: list[str]) -> dict:
-    """nbgrader's due date and late penalty for the graded ``students`` (tlhelpers.grading.deadline); a failure here
-    is reported and leaves every grade as recorded."""
-    from tlhelpers.grading.deadline import apply_late_policy
-
-    try:
-        return apply_late_policy(course, assignment, students)
-    except Exception as error:  # noqa: BLE001 - the grades are recorded; the instructor must hear why no penalty
-        print(f"late penalties could not be applied ({type(error).__name__}: {str(error)[:300]}); the grades are "
-              "recorded without them", file=sys.stderr)
-        return {}
 
 
 def _duration(seconds: float) -> str:

@@ -1,4 +1,4 @@
-"""Late submissions: nbgrader's due date and late-penalty policy, applied after the course's grader has scored.
+"""Late submissions: nbgrader's due date and late-penalty policy, applied as each student's scores are recorded.
 
 The due date is nbgrader's: the assignment's entry in the gradebook (``nbgrader db assignment add A
 --duedate="2026-12-14 23:59:00 UTC"``; a student's extension with nbgrader's formgrader), and a submission's time
@@ -83,18 +83,21 @@ def _policy(plugin) -> str:
     return f"the course's late policy, {type(plugin).__name__}"
 
 
-def apply_late_policy(course: Path, assignment: str, students: list[str]) -> dict[str, Lateness]:
+def apply_late_policy(course: Path, assignment: str, students: list[str],
+                      url: str | None = None) -> dict[str, Lateness]:
     """Set nbgrader's late penalty of each of ``students``' (already graded) notebooks; return the late ones.
 
     The penalty per notebook is what the configured plugin returns for that notebook's score, kept between 0 and
     the score (as nbgrader's autograde does); on time, or with no due date, it is cleared. A re-grade recomputes it.
+    ``url``: the gradebook (default: the course's, :meth:`CourseLayout.gradebook_url`). The grader
+    (:func:`tlhelpers.grading.runner.grade_student`) calls this for each student right after recording the scores.
     """
     from nbgrader.api import Gradebook, MissingEntry
 
     layout = CourseLayout(Path(course))
     plugin = None
     late: dict[str, Lateness] = {}
-    with Gradebook(layout.gradebook_url(), course_id=COURSE_ID) as gradebook:
+    with Gradebook(url or layout.gradebook_url(), course_id=COURSE_ID) as gradebook:
         for student in students:
             try:
                 submission = gradebook.find_submission(assignment, student)

@@ -1,8 +1,9 @@
 """Grade an assignment: every submission, or some students, in one or more worker processes.
 
 One worker grades one student's submission at a time: each notebook in the sandbox, then the gradebook, the
-autograded notebooks, a result file and the feedback page, all for that student only. Re-grading a student rewrites
-only that student's rows and files. Several workers need a gradebook that takes concurrent writers (PostgreSQL via
+autograded notebooks, a result file, the feedback page and nbgrader's late penalty (:mod:`.deadline`), all for that
+student only (so a Python caller of :func:`grade_assignment` or :func:`grade_student` gets what the CLI gets).
+Re-grading a student rewrites only that student's rows and files. Several workers need a gradebook that takes concurrent writers (PostgreSQL via
 $TLHELPERS_GRADEBOOK_URL); the same worker command (``--shard i/n``) runs as jobs on a scheduler.
 """
 
@@ -82,10 +83,27 @@ def grade_student(course: Path, assignment: str, student: str, keys: dict[str, A
         _write_outputs(course, assignment, student, results)
     except Exception as error:  # noqa: BLE001 - the grade is recorded; a page that cannot be written is listed
         problems.append(f"the feedback could not be written ({type(error).__name__}: {str(error)[:200]})")
-    return {"student": student, "score": sum(r.score for r in results),
-            "max_score": sum(r.max_score for r in results), "problems": problems,
-            "notebooks": {r.notebook: {"score": r.score, "status": r.status, "notes": r.notes,
-                                       "tests": [asdict(t) for t in r.tests]} for r in results}}
+    summary = {"student": student, "score": sum(r.score for r in results),
+               "max_score": sum(r.max_score for r in results), "problems": problems,
+               "notebooks": {r.notebook: {"score": r.score, "status": r.status, "notes": r.notes,
+                                          "tests": [asdict(t) for t in r.tests]} for r in results}}
+    summary.update(_late(course, assignment, student, url))
+    return summary
+
+
+def _late(course: Path, assignment: str, student: str, url: str) -> dict:
+    """nbgrader's late policy for this student's just-recorded scores (after the feedback page exists, which gets the
+    late notice): ``{"late": {...}}`` when late (``seconds_late``, ``penalty``, ``words``), ``{"late": None}`` when
+    on time, ``{"late_error": ...}`` when it could not be applied (the scores stay recorded without a penalty)."""
+    from tlhelpers.grading.deadline import apply_late_policy
+
+    try:
+        lateness = apply_late_policy(course, assignment, [student], url=url).get(student)
+    except Exception as error:  # noqa: BLE001 - the grade is recorded; the instructor must hear why no penalty
+        return {"late": None, "late_error": f"{type(error).__name__}: {str(error)[:300]}"}
+    if lateness is None:
+        return {"late": None}
+    return {"late": {"seconds_late": lateness.seconds_late, "penalty": lateness.penalty, "words": lateness.words()}}
 
 
 NOT_CHECKED = "not checked"
