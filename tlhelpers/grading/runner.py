@@ -3,8 +3,9 @@
 One worker grades one student's submission at a time: each notebook in the sandbox, then the gradebook, the
 autograded notebooks, a result file, the feedback page and nbgrader's late penalty (:mod:`.deadline`), all for that
 student only (so a Python caller of :func:`grade_assignment` or :func:`grade_student` gets what the CLI gets).
-Re-grading a student rewrites only that student's rows and files. Several workers need a gradebook that takes concurrent writers (PostgreSQL via
-$TLHELPERS_GRADEBOOK_URL); the same worker command (``--shard i/n``) runs as jobs on a scheduler.
+Re-grading a student rewrites only that student's rows and files. Several workers need a gradebook that takes
+concurrent writers (PostgreSQL via $TLHELPERS_GRADEBOOK_URL); the same worker command (``--shard i/n``) runs as jobs
+on a scheduler.
 """
 
 from __future__ import annotations
