@@ -11,7 +11,6 @@ tests/test_grading_*.py); the key is the solution's probe values, judged exactly
 from __future__ import annotations
 
 import ast
-import json
 import os
 from pathlib import Path
 
